@@ -1,0 +1,125 @@
+"""``submission.toml``: how to build, load and run one submission.
+
+The manifest expresses every loading variant seen in real 2024 and 2025 entries (see
+``docs/manifest.md``), so that no organizer ever edits a per-team ``select_model`` branch.
+Unknown keys are rejected so that a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
+MODEL_NAME = r"^[A-Za-z0-9][A-Za-z0-9_\-]*$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CheckpointSpec(_Strict):
+    """How the weights are read and put into the model."""
+
+    key: str | None = Field(
+        default=None,
+        description="Key under which the state dict is nested (e.g. 'params', 'params_ema'); "
+        "absent when the file is the state dict itself.",
+    )
+    strict: bool = Field(default=True, description="Passed to load_state_dict(strict=...).")
+    loader_method: str | None = Field(
+        default=None,
+        pattern=IDENTIFIER,
+        description="A model method that loads the weights itself, called with the checkpoint "
+        "path instead of load_state_dict (2025 team 40: load_weights).",
+    )
+    post_load: str | None = Field(
+        default=None,
+        pattern=IDENTIFIER,
+        description="Method called after loading, e.g. a re-parameterisation ('switch_deploy').",
+    )
+    post_load_scope: Literal["model", "submodules"] = Field(
+        default="model",
+        description="'model' calls post_load on the model; 'submodules' on every submodule "
+        "that has the method (2025 team 17).",
+    )
+
+
+class InferenceSpec(_Strict):
+    """How the harness feeds images to the model."""
+
+    precision: Literal["fp32", "fp16"] = "fp32"
+    pad_multiple: int | None = Field(
+        default=None,
+        ge=2,
+        le=256,
+        description="Reflect-pad the LR input to a multiple of this and crop the output back.",
+    )
+    tile: int | None = Field(default=None, ge=16, le=4096, description="LR tile size.")
+    tile_overlap: int = Field(default=0, ge=0, le=512, description="LR overlap between tiles.")
+
+    @model_validator(mode="after")
+    def _overlap_smaller_than_tile(self) -> InferenceSpec:
+        if self.tile is not None and self.tile_overlap >= self.tile:
+            raise ValueError("tile_overlap must be smaller than tile")
+        if self.tile is None and self.tile_overlap:
+            raise ValueError("tile_overlap is set but tile is not")
+        return self
+
+
+class Manifest(_Strict):
+    """The root of ``submission.toml``."""
+
+    schema_version: Literal[1] = 1
+    team_id: int = Field(description="Registered team id, 0-99 (00 is the baseline).")
+    team_name: str = Field(min_length=1, max_length=100)
+    model_name: str = Field(pattern=MODEL_NAME, max_length=64)
+    class_name: str = Field(
+        pattern=IDENTIFIER, description="Class or factory function in the model file."
+    )
+    kwargs: dict[str, Any] = Field(
+        default_factory=dict, description="Keyword arguments for the class or factory."
+    )
+    args: list[Any] = Field(
+        default_factory=list, description="Positional arguments, e.g. RCN(40, 40)."
+    )
+    scale: int = 4
+    data_range: float = Field(description="1.0 for inputs in [0,1], 255.0 for [0,255].")
+    checkpoint: CheckpointSpec = Field(default_factory=CheckpointSpec)
+    inference: InferenceSpec = Field(default_factory=InferenceSpec)
+
+    @field_validator("team_id")
+    @classmethod
+    def _team_id(cls, v: int) -> int:
+        if not 0 <= v <= 99:
+            raise PydanticCustomError(
+                "team-id-invalid", "team_id {value} is not in 0-99", {"value": v}
+            )
+        return v
+
+    @field_validator("data_range")
+    @classmethod
+    def _data_range(cls, v: float) -> float:
+        if v not in (1.0, 255.0):
+            raise PydanticCustomError(
+                "data-range-invalid", "data_range must be 1.0 or 255.0, got {value}", {"value": v}
+            )
+        return float(v)
+
+    @field_validator("scale")
+    @classmethod
+    def _scale(cls, v: int) -> int:
+        if v != 4:
+            raise PydanticCustomError("scale-invalid", "scale must be 4, got {value}", {"value": v})
+        return v
+
+    @property
+    def stem(self) -> str:
+        """``teamNN_<ModelName>``, the stem both files are expected to share."""
+        return f"team{self.team_id:02d}_{self.model_name}"
+
+
+TEAM_FILE = re.compile(r"^team(?P<id>\d+)_(?P<name>[A-Za-z0-9][A-Za-z0-9_\-]*)$")
