@@ -1,0 +1,1 @@
+"""Where the inference worker and the trusted scorer run: ``local`` or ``docker``."""
