@@ -86,7 +86,7 @@ class Manifest(_Strict):
     args: list[Any] = Field(
         default_factory=list, description="Positional arguments, e.g. RCN(40, 40)."
     )
-    scale: int = 4
+    scale: int = Field(default=4, description="4 for the ESR challenges; 2 or 3 for 2023 RTSR.")
     data_range: float = Field(description="1.0 for inputs in [0,1], 255.0 for [0,255].")
     checkpoint: CheckpointSpec = Field(default_factory=CheckpointSpec)
     inference: InferenceSpec = Field(default_factory=InferenceSpec)
@@ -112,8 +112,10 @@ class Manifest(_Strict):
     @field_validator("scale")
     @classmethod
     def _scale(cls, v: int) -> int:
-        if v != 4:
-            raise PydanticCustomError("scale-invalid", "scale must be 4, got {value}", {"value": v})
+        if v not in (2, 3, 4):
+            raise PydanticCustomError(
+                "scale-invalid", "scale must be 4 (or 2/3 for real-time SR), got {value}", {"value": v}
+            )
         return v
 
     @property

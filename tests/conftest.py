@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests import subs
+
+torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+
+try:  # Docker fixtures and the no-container guard for unit tests
+    from tests.docker_support import *  # noqa: F403
+except ImportError:  # pragma: no cover - before the container work lands
+    pass
+
+
+@pytest.fixture
+def good_zip(tmp_path: Path) -> Path:
+    return subs.write_zip(tmp_path / "team16.zip", subs.good_members())
+
+
+@pytest.fixture
+def make_zip(tmp_path: Path):  # type: ignore[no-untyped-def]
+    counter = iter(range(10_000))
+
+    def _make(members: dict[str, bytes], name: str | None = None) -> Path:
+        return subs.write_zip(tmp_path / (name or f"sub{next(counter)}.zip"), members)
+
+    return _make
