@@ -1,0 +1,80 @@
+"""Reports, zips and keys for the signing tests, built from the real schema models."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from schemas.findings import Finding, Severity
+from schemas.manifest import Manifest
+from schemas.report import FigureSet, ImageResult, Report, SubmissionInfo
+
+ZIP_BYTES = b"PK\x05\x06" + b"\x00" * 18  # an empty zip; only its digest matters here
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def write_zip(path: Path, data: bytes = ZIP_BYTES) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def make_report(zip_bytes: bytes = ZIP_BYTES, **overrides: Any) -> Report:
+    """A small but realistic report: floats, a finding, a manifest, three digests."""
+    fields: dict[str, Any] = {
+        "validator_version": "0.1.0",
+        "started_at": datetime(2025, 3, 1, 12, 0, 0, tzinfo=timezone.utc),
+        "finished_at": datetime(2025, 3, 1, 12, 5, 30, 250000, tzinfo=timezone.utc),
+        "status": "evaluated",
+        "ok": True,
+        "findings": [
+            Finding(
+                code="ESR215",
+                name="checkpoint-name-differs",
+                severity=Severity.WARNING,
+                path="model_zoo/w.pth",
+                message="named differently — ünïcödé",
+                hint="rename it",
+            )
+        ],
+        "submission": SubmissionInfo(
+            zip_name="team16_TinySR.zip",
+            zip_sha256=sha256(zip_bytes),
+            model_file="models/team16_TinySR.py",
+            model_sha256=sha256(b"model"),
+            checkpoint_file="model_zoo/team16_TinySR.pth",
+            checkpoint_sha256=sha256(b"checkpoint"),
+            manifest=Manifest(
+                team_id=16,
+                team_name="Test Team",
+                model_name="TinySR",
+                class_name="TinySR",
+                data_range=1.0,
+                kwargs={"num_feat": 8, "alpha": 0.1},
+            ),
+        ),
+        "images": [
+            ImageResult(
+                split="valid",
+                stem="0801",
+                psnr=26.904912345678,
+                official_ms=[12.5, 1e-7, 3.0e21],
+                stable_ms=[11.25],
+            )
+        ],
+        "official": FigureSet(
+            protocol="official", runtime_ms=12.5, memory_mb=None, description="as ranked"
+        ),
+    }
+    fields.update(overrides)
+    return Report(**fields)
+
+
+def new_key() -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.generate()
