@@ -10,8 +10,13 @@ from validator.signing.keys import PASSPHRASE_ENV, write_keypair
 
 def run(args: argparse.Namespace) -> int:
     pair = write_keypair(args.path, force=args.force)
-    print(f"wrote private key {pair.private_path} (mode 0600; keep it secret, never commit it)")
+    protection = (
+        f"encrypted with ${PASSPHRASE_ENV}"
+        if pair.encrypted
+        else f"unencrypted; set ${PASSPHRASE_ENV} to encrypt"
+    )
+    print(f"wrote private key {pair.private_path} (mode 0600, {protection})")
+    print("  keep it secret and out of version control")
     print(f"wrote public key  {pair.public_path} (publish this one)")
     print(f"key id: {pair.keyid}")
-    print(f"(the private key is encrypted when ${PASSPHRASE_ENV} is set)")
     return EXIT_OK

@@ -53,6 +53,7 @@ class KeyPair:
     private_path: Path
     public_path: Path
     keyid: str
+    encrypted: bool
 
 
 def _passphrase() -> bytes | None:
@@ -67,7 +68,8 @@ def write_keypair(path: KeyPath, *, force: bool = False) -> KeyPair:
     existing = [p for p in (private_path, public_path) if os.path.lexists(p)]
     if existing and not force:
         raise KeyFileError(
-            f"{', '.join(map(str, existing))} already exists; refusing to overwrite a key",
+            f"{' and '.join(map(str, existing))} already exist{'s' if len(existing) == 1 else ''}; "
+            "refusing to overwrite a key",
             hint="reports signed with the old key stay verifiable only with its public key; "
             "pass --force to replace it anyway, or choose another path",
         )
@@ -91,7 +93,7 @@ def write_keypair(path: KeyPath, *, force: bool = False) -> KeyPair:
         ) from None
     except OSError as exc:
         raise InputError(f"cannot write {exc.filename or private_path}: {exc.strerror}") from None
-    return KeyPair(private_path, public_path, keyid_of(key.public_key()))
+    return KeyPair(private_path, public_path, keyid_of(key.public_key()), passphrase is not None)
 
 
 def _read_key_file(path: Path, kind: str) -> bytes:

@@ -71,11 +71,11 @@ def sign_report(report: Report, key: Ed25519PrivateKey | None) -> Envelope:
     return _sign_payload(statement_bytes(report), PAYLOAD_TYPE, key)
 
 
-def write_envelope(envelope: Envelope, path: str | os.PathLike[str]) -> None:
+def write_envelope(env: Envelope, path: str | os.PathLike[str]) -> None:
     """Write the envelope file atomically (temporary file, fsync, rename)."""
     target = Path(path)
     try:
-        atomic_write(target, dumps_envelope(envelope), mode=0o644)
+        atomic_write(target, dumps_envelope(env), mode=0o644)
     except OSError as exc:
         raise InputError(
             f"cannot write the report to {target}: {exc.strerror}",

@@ -54,13 +54,13 @@ class VerifiedReport:
 
 
 def verify_envelope(
-    envelope: bytes, public_key: Ed25519PublicKey, *, submission_zip: Path | None = None
+    env_bytes: bytes, public_key: Ed25519PublicKey, *, submission_zip: Path | None = None
 ) -> VerifiedReport:
     """Verify an envelope file's bytes against ``public_key``.
 
     With ``submission_zip``, also require that the report is about that very file.
     """
-    env = parse_envelope(envelope)
+    env = parse_envelope(env_bytes)
     if env.payload_type != PAYLOAD_TYPE:
         raise VerificationError(
             f"payloadType is {env.payload_type!r}, expected {PAYLOAD_TYPE!r}",
