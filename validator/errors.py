@@ -53,3 +53,11 @@ class EnvironmentProblem(ValidatorError):
 class SignatureError(ValidatorError):
     exit_code = EXIT_SIGNATURE
     what = "signature problem"
+
+
+class RulesetError(ValidatorError):
+    """A challenge ruleset is unknown or its file is malformed; the message names the file
+    and the field."""
+
+    exit_code = EXIT_USAGE
+    what = "invalid ruleset"
