@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from schemas.findings import Finding, Severity
+from schemas.report import Report
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 _ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
@@ -58,3 +59,48 @@ def findings_json(findings: list[Finding]) -> list[dict[str, Any]]:
 
 def dump_json(doc: dict[str, Any]) -> str:
     return json.dumps(doc, indent=2, sort_keys=False, allow_nan=False)
+
+
+def _fmt(value: float | None, spec: str, unit: str = "") -> str:
+    return "—" if value is None else f"{value:{spec}}{unit}"
+
+
+def metrics_table(report: Report) -> Table:
+    table = Table(title=f"{report.submission.zip_name}: {report.status}", title_justify="left")
+    table.add_column("metric")
+    for s in report.splits:
+        table.add_column(s.split, justify="right")
+    table.add_column("reported", justify="right")
+    rows = [
+        ("PSNR (dB)", [_fmt(s.psnr, ".2f") for s in report.splits], ""),
+        ("bicubic PSNR (dB)", [_fmt(s.bicubic_psnr, ".2f") for s in report.splits], ""),
+        ("runtime, official (ms)", [_fmt(s.official_runtime_ms, ".2f") for s in report.splits],
+         _fmt(report.official.runtime_ms if report.official else None, ".2f")),
+        ("runtime, stable median (ms)", [_fmt(s.stable_runtime_ms, ".2f") for s in report.splits],
+         _fmt(report.stable.runtime_ms if report.stable else None, ".2f")
+         + (" (noisy)" if report.stable and report.stable.noisy else "")),
+        ("GPU memory, official (MB)", [_fmt(s.official_memory_mb, ".1f") for s in report.splits],
+         _fmt(report.official.memory_mb if report.official else None, ".1f")),
+    ]
+    for name, cells, total in rows:
+        table.add_row(name, *cells, total)
+    c = report.complexity
+    if c is not None:
+        blank = [""] * len(report.splits)
+        table.add_row("params (M)", *blank, f"{c.params_m:.4f}")
+        table.add_row(f"FLOPs, fvcore {c.input_size}² (G)", *blank, f"{c.flops_g:.4f}")
+        table.add_row("activations (M)", *blank, f"{c.activations_m:.4f}")
+        table.add_row("#conv", *blank, str(c.conv_count))
+    return table
+
+
+def print_report(console: Console, report: Report) -> None:
+    if report.splits or report.complexity:
+        console.print(metrics_table(report))
+    if report.scoring is not None:
+        sc = report.scoring
+        parts = ", ".join(f"{k} {v:.4f}" for k, v in sc.scores.items())
+        console.print(f"ruleset {sc.ruleset}: {parts}; eligible: {sc.eligible}")
+    if report.runner is not None and not report.runner.sandboxed:
+        console.print("[bold yellow]NOT SANDBOXED:[/] the model ran as a plain local process")
+    print_findings(console, report.findings, subject=report.submission.zip_name)

@@ -1,0 +1,154 @@
+"""End-to-end evaluation through the local runner: real worker process, real torch."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from schemas.report import Report
+from tests import subs
+from validator.data import discover
+from validator.evaluate import SMOKE_DIR, EvalOptions, Evaluation, dataset_info
+from validator.intake.check import run_intake
+from validator.report import RunContext, build_report, now
+from validator.runners.base import ProcessOutcome, ProcessSpec
+from validator.runners.local import LocalRunner
+
+pytestmark = pytest.mark.slow
+FAST = EvalOptions(runs=2, stable_runs=1, warmup=1, timeout_s=120)
+
+
+def _zip(tmp_path: Path, model_src: str, *, state: dict | None = None, **manifest: object) -> Path:
+    members = subs.good_members(**manifest)
+    members["models/team16_TinySR.py"] = model_src.encode()
+    if state is not None:
+        members["model_zoo/team16_TinySR.pth"] = subs.checkpoint_bytes(state)
+    return subs.write_zip(tmp_path / "sub.zip", members)
+
+
+def evaluate(zip_path: Path, *, options: EvalOptions = FAST, runner: object | None = None) -> Report:
+    dataset = discover(SMOKE_DIR)
+    with run_intake(zip_path) as intake:
+        assert intake.runnable, intake.findings
+        ctx = RunContext(now(), dataset_info(dataset, smoke=True), None, None)
+        ev = Evaluation(intake, dataset, runner=runner or LocalRunner(), options=options)  # type: ignore[arg-type]
+        return build_report(intake, ctx, ev.run())
+
+
+def codes(report: Report) -> set[str]:
+    return {f.code for f in report.findings}
+
+
+def test_good_submission_is_evaluated(good_zip: Path) -> None:
+    report = evaluate(good_zip)
+    assert report.status == "evaluated", report.findings
+    assert [s.split for s in report.splits] == ["valid", "test"]
+    assert all(s.psnr is not None and 10 < s.psnr < 60 for s in report.splits)
+    assert report.official and report.official.runtime_ms and report.official.runtime_ms > 0
+    assert report.complexity and report.complexity.params == sum(
+        t.numel() for t in subs.tiny_state_dict().values()
+    )
+    assert all(len(im.official_ms) == 2 and len(im.stable_ms) == 1 for im in report.images)
+    assert "ESR506" in codes(report)  # smoke data is flagged as not comparable
+    json.loads(report.model_dump_json())  # every float is finite and serialisable
+
+
+def test_data_range_255_gives_identical_psnr(tmp_path: Path) -> None:
+    src = subs.TINY_MODEL.replace(
+        "    def forward(self, x):\n",
+        "    def forward(self, x):\n        x = x / self.dr\n        return self._fwd(x) * self.dr\n\n"
+        "    def _fwd(self, x):\n",
+    ).replace("        self.scale = scale\n", "        self.scale = scale\n        self.dr = dr\n").replace(
+        "def __init__(self, num_feat=8, scale=4):", "def __init__(self, num_feat=8, scale=4, dr=1.0):"
+    )
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    one = evaluate(_zip(tmp_path / "a", src, kwargs={"num_feat": 8, "dr": 1.0}))
+    two = evaluate(_zip(tmp_path / "b", src, data_range=255.0, kwargs={"num_feat": 8, "dr": 255.0}))
+    assert [im.psnr for im in one.images] == [im.psnr for im in two.images]
+
+
+HOSTILE = {
+    "nan": ("return self.shuffle(self.tail(self.head(x))) * float('nan')", "ESR502"),
+    "constant": ("return torch.zeros(1, 3, x.shape[2] * 4, x.shape[3] * 4) + 0.5", "ESR503"),
+    "shape": ("return self.shuffle(self.tail(self.head(x)))[:, :, :-4]", "ESR501"),
+    "range": ("return self.shuffle(self.tail(self.head(x))) * 0 + 7.0 + x.mean()", "ESR504"),
+    "crash": ("raise ValueError('boom in forward')", "ESR601"),
+    "oom": ("return torch.empty(10**14)", "ESR603"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_bad_outputs_become_findings(tmp_path: Path, case: str) -> None:
+    body, code = HOSTILE[case]
+    src = subs.TINY_MODEL.split("    def forward(self, x):")[0] + f"    def forward(self, x):\n        {body}\n"
+    report = evaluate(_zip(tmp_path, src))
+    assert code in codes(report), report.findings
+    assert not report.ok
+    assert report.failure is not None
+
+
+def test_load_failure(tmp_path: Path) -> None:
+    report = evaluate(_zip(tmp_path, subs.TINY_MODEL, state={"head.weight": torch.zeros(1)}))
+    assert report.status == "failed"
+    assert "ESR606" in codes(report)
+    assert report.failure and report.failure.category == "crashed"
+
+
+def test_timeout_is_a_finding(tmp_path: Path) -> None:
+    src = subs.TINY_MODEL.split("    def forward(self, x):")[0] + "    def forward(self, x):\n        while True:\n            pass\n"
+    report = evaluate(_zip(tmp_path, src), options=EvalOptions(runs=1, stable_runs=0, warmup=0, timeout_s=8))
+    assert "ESR602" in codes(report)
+    assert report.failure and report.failure.category == "timeout"
+
+
+def test_killed_worker_is_a_finding(tmp_path: Path) -> None:
+    src = (
+        "import os\nimport signal\n"
+        + subs.TINY_MODEL.split("    def forward(self, x):")[0]
+        + "    def forward(self, x):\n        os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    report = evaluate(_zip(tmp_path, src))
+    assert "ESR604" in codes(report)
+    assert report.failure and report.failure.category == "out_of_memory"
+
+
+def test_stdout_flood_is_truncated(tmp_path: Path) -> None:
+    src = subs.TINY_MODEL.replace("        base = F.interpolate", "        print('x' * 100000)\n        base = F.interpolate")
+    report = evaluate(_zip(tmp_path, src))
+    assert "ESR607" in codes(report)
+    assert report.status == "evaluated"
+
+
+class SpyRunner(LocalRunner):
+    """Records what the worker is handed: arguments, environment and visible folders."""
+
+    def __init__(self) -> None:
+        self.specs: list[ProcessSpec] = []
+        self.seen_files: list[str] = []
+
+    def run(self, spec: ProcessSpec) -> ProcessOutcome:
+        self.specs.append(spec)
+        for mount in spec.mounts:
+            self.seen_files += [str(p) for p in mount.host.rglob("*")]
+            self.seen_files += [p.read_text() for p in mount.host.rglob("*.json")]
+        return super().run(spec)
+
+
+def test_worker_never_sees_hr(good_zip: Path) -> None:
+    spy = SpyRunner()
+    report = evaluate(good_zip, runner=spy)
+    assert report.status == "evaluated"
+    (spec,) = spy.specs
+    hr_dirs = [str(p) for p in SMOKE_DIR.glob("*_HR")]
+    assert hr_dirs
+    visible = " ".join([*spec.args, *spy.seen_files, *map(str, (m.host for m in spec.mounts))])
+    for hr in hr_dirs:
+        assert hr not in visible
+        assert Path(hr).name not in visible
+    assert all("_HR" not in f for f in spy.seen_files)
+    assert all(m.read_only for m in spec.mounts if m.target != "/out")
+
