@@ -1,0 +1,30 @@
+"""The committed sample zip is in step with its sources, and it passes every check."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from validator.intake.check import run_intake
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_ZIP = ROOT / "sample_submission" / "team01_TinyESR.zip"
+
+
+def _make_sample():  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location("make_sample", ROOT / "scripts" / "make_sample.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_sample_zip_matches_its_sources(tmp_path: Path) -> None:
+    rebuilt = _make_sample().build(tmp_path / "rebuilt.zip")
+    assert rebuilt.read_bytes() == SAMPLE_ZIP.read_bytes(), "run `make sample` and commit the zip"
+
+
+def test_sample_zip_passes_check() -> None:
+    with run_intake(SAMPLE_ZIP) as intake:
+        assert intake.runnable, intake.findings
+        assert not intake.findings, intake.findings
