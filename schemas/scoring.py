@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -14,6 +16,9 @@ class GateResult(_Strict):
     psnr: float | None
     threshold: float
     passed: bool
+    phase: Literal["final", "development"] = Field(
+        default="final", description="Only final gates decide eligibility."
+    )
 
 
 class Calibration(_Strict):

@@ -1,0 +1,157 @@
+"""Hardware calibration: time the ruleset's baseline here, under the ruleset's own protocol.
+
+Runtime scores divide by the baseline's published runtime, measured on the reference GPU.
+On any other device that ratio is meaningless; timed here under the same protocol, the
+baseline gives a local denominator instead (see :mod:`validator.scoring.formulas`).
+The baseline is our own code with random weights, so this runs on the trusted side.
+
+Protocols, from the ruleset's ``[timing]``:
+
+- ``dataset`` (ESR 2022-2026): each LR image is copied to the device untimed, then one
+  forward is timed; no warm-up; the runtime is the mean over images, then over runs. With
+  equal-sized valid and test splits, passing both together gives (valid + test) / 2.
+- ``synthetic`` (RTSR 2023): one random input of output_size/scale, ``warmup`` untimed
+  passes, then ``timed_passes`` timed ones; the runtime is their mean.
+
+CUDA devices are timed with CUDA events and a synchronize; the CPU with ``perf_counter``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import platform
+import statistics
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+
+from schemas.ruleset import Ruleset, Timing
+from schemas.scoring import Calibration
+from validator.baselines import baseline_spec, get_baseline
+from validator.errors import UsageError
+from validator.scoring.formulas import published_runtime_ms
+
+_DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+def device_name(device: torch.device) -> str:
+    """The name scoring compares with the reference GPU: the GPU's, else the CPU's, read
+    the way the worker's environment record reads it."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()[:200]
+    return (platform.processor() or platform.machine())[:200]
+
+
+def _timed_ms(device: torch.device, fn: Callable[[], object]) -> float:
+    if device.type == "cuda":
+        start = torch.cuda.Event(enable_timing=True)  # type: ignore[no-untyped-call]
+        end = torch.cuda.Event(enable_timing=True)  # type: ignore[no-untyped-call]
+        start.record()
+        fn()
+        end.record()
+        torch.cuda.synchronize(device)
+        return float(start.elapsed_time(end))
+    t0 = time.perf_counter()
+    fn()
+    return (time.perf_counter() - t0) * 1000.0
+
+
+@contextlib.contextmanager
+def _cudnn_benchmark(enabled: bool) -> Iterator[None]:
+    before = torch.backends.cudnn.benchmark
+    torch.backends.cudnn.benchmark = enabled
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.benchmark = before
+
+
+def _to_model(image: NDArray[np.uint8], data_range: float, dtype: torch.dtype) -> torch.Tensor:
+    # As officially converted: float32, divided by 255/data_range, NCHW batch of one.
+    x = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).unsqueeze(0)
+    return (x.to(torch.float32) / (255.0 / data_range)).to(dtype)
+
+
+def _dataset_ms(
+    model: torch.nn.Module,
+    images: Sequence[NDArray[np.uint8]],
+    *,
+    device: torch.device,
+    data_range: float,
+    dtype: torch.dtype,
+) -> float:
+    times = []
+    for image in images:
+        x = _to_model(image, data_range, dtype).to(device)  # the host->device copy is untimed
+        times.append(_timed_ms(device, functools.partial(model, x)))
+    return statistics.fmean(times)
+
+
+def _synthetic_ms(
+    model: torch.nn.Module,
+    protocol: Timing,
+    *,
+    scale: int,
+    device: torch.device,
+    dtype: torch.dtype,
+) -> float:
+    assert protocol.output_size is not None and protocol.timed_passes is not None  # schema
+    h, w = (side // scale for side in protocol.output_size)
+    x = torch.randn(1, 3, h, w, device=device, dtype=dtype)
+    for _ in range(protocol.warmup):
+        model(x)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return statistics.fmean(
+        _timed_ms(device, lambda: model(x)) for _ in range(protocol.timed_passes)
+    )
+
+
+def calibrate(
+    ruleset: Ruleset,
+    *,
+    device: str = "cuda",
+    runs: int | None = None,
+    images: Sequence[NDArray[np.uint8]] = (),
+    scale: int | None = None,
+    timing: Timing | None = None,
+) -> Calibration:
+    """Time ``ruleset``'s baseline on ``device``; ``timing`` overrides the ruleset's protocol
+    (for smoke runs: a report must then not call the result official)."""
+    protocol = timing or ruleset.timing
+    scale = ruleset.scales[0] if scale is None else scale
+    published = published_runtime_ms(ruleset, scale=scale)
+    if published is None:
+        raise UsageError(f"{ruleset.name} publishes no baseline runtime for x{scale}")
+    if protocol.input == "dataset" and not images:
+        raise UsageError(f"{ruleset.name} times the baseline on LR images; pass some")
+    if protocol.precision not in _DTYPES:
+        raise UsageError(f"cannot time the baseline in {protocol.precision}")
+    dev = torch.device(device)
+    dtype = _DTYPES[protocol.precision]
+    spec = baseline_spec(ruleset.baseline.name)
+    model = get_baseline(spec.name, scale=scale).to(device=dev, dtype=dtype)
+    grad = torch.no_grad() if protocol.no_grad else contextlib.nullcontext()
+    per_run = []
+    with _cudnn_benchmark(protocol.cudnn_benchmark), grad:
+        for _ in range(protocol.runs if runs is None else runs):
+            if protocol.input == "dataset":
+                ms = _dataset_ms(model, images, device=dev, data_range=spec.data_range, dtype=dtype)
+            else:
+                ms = _synthetic_ms(model, protocol, scale=scale, device=dev, dtype=dtype)
+            per_run.append(ms)
+    return Calibration(
+        baseline=spec.name,
+        device=device_name(dev),
+        runtime_ms=statistics.fmean(per_run),
+        published_runtime_ms=published,
+    )
