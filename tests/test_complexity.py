@@ -13,6 +13,7 @@ from validator.complexity import (
     input_dependent,
     legacy_flops,
     make_input,
+    significant_unsupported,
 )
 
 torch.set_num_threads(1)
@@ -141,3 +142,22 @@ def test_hooks_are_removed() -> None:
     legacy_flops(model, size=16)
     activations_and_convs(model, size=16)
     assert all(not m._forward_hooks for m in model.modules())
+
+
+def test_significant_unsupported_drops_zero_cost_ops() -> None:
+    class Residual(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(3, 48, 3, padding=1)
+            self.same = nn.Conv2d(3, 3, 3, padding="same")
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            y = F.pixel_shuffle(F.gelu(self.conv(x)) + x.repeat_interleave(16, dim=1), 4)
+            return y + torch.fft.rfft2(self.same(x)).abs().mean()
+
+    unsupported = fvcore_flops(Residual().eval(), size=16).unsupported_ops
+    assert {"aten::add", "aten::gelu", "aten::pixel_shuffle"} <= set(unsupported)
+    assert significant_unsupported(unsupported) == {
+        "aten::_convolution_mode": 1,
+        "aten::fft_rfft2": 1,
+    }
