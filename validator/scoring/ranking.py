@@ -55,8 +55,10 @@ def _exclusion(
             return f"no {metric} measured"
     for metric in track.constraints:
         value, limit = inputs.metric(metric), _baseline_metric(ruleset, metric, inputs.scale)
-        if value is None or (limit is not None and value > limit):
-            return f"{metric} {value} above the baseline's {limit}"
+        if value is None:
+            return f"no {metric} measured"
+        if limit is not None and value > limit:
+            return f"{metric} {value:g} above the baseline's {limit:g}"
     return None
 
 
