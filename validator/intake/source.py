@@ -45,12 +45,17 @@ def _parse(text: str, *, path: str) -> ast.Module | Finding:
             warnings.simplefilter("ignore")  # SyntaxWarning for "\d" must not reach the user
             return ast.parse(text, filename=path)
     except SyntaxError as exc:
-        line = exc.lineno if exc.lineno and exc.lineno >= 1 else None
+        line = exc.lineno if exc.lineno and exc.lineno >= 1 else _nul_line(text)
         return finding("source-syntax-error", f"{exc.msg}", path=path, line=line)
     except (ValueError, RecursionError, MemoryError) as exc:  # NUL bytes, absurd nesting
         message = str(exc) or type(exc).__name__
-        line = text.count("\n", 0, text.index("\0")) + 1 if "\0" in text else None
-        return finding("source-syntax-error", f"cannot be parsed: {message}", path=path, line=line)
+        return finding(
+            "source-syntax-error", f"cannot be parsed: {message}", path=path, line=_nul_line(text)
+        )
+
+
+def _nul_line(text: str) -> int | None:
+    return text.count("\n", 0, text.index("\0")) + 1 if "\0" in text else None
 
 
 def _top_level_names(tree: ast.Module) -> dict[str, int]:

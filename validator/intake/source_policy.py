@@ -123,6 +123,13 @@ SENSITIVE_MODULES = frozenset(
 )  # fmt: skip
 
 
+#: Attributes that only sandbox escapes reach for (``().__class__.__base__.__subclasses__()``).
+ESCAPE_ATTRIBUTES = frozenset(
+    {"__subclasses__", "__globals__", "__code__", "__closure__", "f_globals", "f_locals",
+     "f_builtins", "f_back", "gi_frame", "cr_frame", "tb_frame"}
+)  # fmt: skip
+
+
 def normalise(qualified: str) -> str:
     """Map the platform modules behind ``os`` to ``os`` (``posix.system`` is ``os.system``)."""
     head, _, rest = qualified.partition(".")

@@ -19,6 +19,7 @@ from validator.intake.source_policy import (
     BUILTIN_MODULES,
     BUILTINS,
     DYNAMIC,
+    ESCAPE_ATTRIBUTES,
     OPENERS,
     PATCH_TORCH,
     PURPOSE,
@@ -94,8 +95,16 @@ def _danger(node: ast.AST, qualified: str, code: str) -> Hit:
 
 
 def _reference(node: ast.Name | ast.Attribute, names: Names) -> list[Hit]:
-    if isinstance(node, ast.Name) and node.id == "__builtins__":
+    if (node.id if isinstance(node, ast.Name) else node.attr) == "__builtins__":
         return [Hit(BUILTINS, node.lineno, "`__builtins__` is touched; " + PURPOSE[BUILTINS])]
+    if isinstance(node, ast.Attribute) and node.attr in ESCAPE_ATTRIBUTES:
+        return [
+            Hit(
+                DYNAMIC,
+                node.lineno,
+                f"`{written(node)}` reaches interpreter internals (a sandbox-escape pattern)",
+            )
+        ]
     qualified = names.resolve(node)
     code = classify(qualified) if qualified else None
     return [_danger(node, qualified, code)] if qualified and code else []
@@ -120,6 +129,10 @@ def _call(node: ast.Call, names: Names) -> list[Hit]:
             )
     if func in ("builtins.setattr", "builtins.delattr") and node.args:
         hits += _patched(node.args[0], node.lineno, names)
+    elif func and func.startswith("torch.") and ".__dict__." in func:  # F.__dict__.update(...)
+        hits.append(
+            Hit(PATCH_TORCH, node.lineno, f"`{written(node.func)}()` " + PURPOSE[PATCH_TORCH])
+        )
     if not (func and classify(func)):  # else the reference rule reports `os.mkdir` itself
         hits += _file_write(node, func)
     hits += _unpickling(node, func)
@@ -209,6 +222,8 @@ def _device(node: ast.Call, func: str | None) -> list[Hit]:
     what = None
     if isinstance(node.func, ast.Attribute) and node.func.attr == "cuda":
         what = f"`{written(node.func)}()`"
+    elif func == "torch.cuda.set_device":
+        what = "`torch.cuda.set_device()`"
     elif func in ("torch.device", "torch.set_default_device") and _is_cuda(first):
         what = f"`{func}({first.value!r})`"  # type: ignore[union-attr]
     elif isinstance(node.func, ast.Attribute) and node.func.attr == "to" and _is_cuda(first):
