@@ -266,3 +266,14 @@ def test_arbitrary_text_never_raises(text: str) -> None:
 )  # fmt: skip
 def test_pathological_nesting_never_raises(text: str) -> None:
     assert isinstance(run(text), list)
+
+
+def test_from_import_reports_the_module_once_and_each_dangerous_name() -> None:
+    findings = run(HEAD + "from basicsr.archs import ResidualBlock, make_layer, default_init\n")
+    assert [(f.code, f.line) for f in findings] == [("ESR403", 7)]
+    findings = run(HEAD + "from os import system, popen, path\n")
+    assert [f.code for f in findings] == ["ESR407", "ESR407"]
+    assert {m for f in findings for m in ("os.system", "os.popen") if m in f.message} == {
+        "os.system",
+        "os.popen",
+    }

@@ -39,24 +39,40 @@ def scan(nodes: list[ast.AST], parents: Parents, *, environment: Environment) ->
         if not isinstance(node, ast.Import | ast.ImportFrom) or _type_checking_only(node, parents):
             continue
         guarded = _guarded(node, parents)
-        for alias in node.names:
-            hits += _judge(node, alias, guarded=guarded, environment=environment)
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                shown = f"import {alias.name}"
+                hits += _dangerous(alias.name, shown, node.lineno) or _judge(
+                    alias.name, shown, node.lineno, guarded=guarded, environment=environment
+                )
+        else:
+            hits += _judge_from(node, guarded=guarded, environment=environment)
     return hits
 
 
-def _judge(
-    node: ast.Import | ast.ImportFrom, alias: ast.alias, *, guarded: bool, environment: Environment
-) -> list[Hit]:
-    line = node.lineno
-    if isinstance(node, ast.ImportFrom):
-        module = "." * node.level + (node.module or "")
-        shown = f"from {module} import {alias.name}"
+def _dangerous(qualified: str, shown: str, line: int) -> list[Hit]:
+    code = classify(qualified)
+    return [Hit(code, line, f"`{shown}`: {qualified} {PURPOSE[code]}")] if code else []
+
+
+def _judge_from(node: ast.ImportFrom, *, guarded: bool, environment: Environment) -> list[Hit]:
+    """Dangerous names one by one (``from os import system, popen``), the module once."""
+    module = "." * node.level + (node.module or "")
+    shown = f"from {module} import {', '.join(a.name for a in node.names)}"
+    if hits := _dangerous(module, shown, node.lineno):
+        return hits
+    for alias in node.names:
         qualified = module if alias.name == "*" else f"{module}.{alias.name}"
-    else:
-        module = qualified = alias.name
-        shown = f"import {module}"
-    if (code := classify(qualified)) is not None:
-        return [Hit(code, line, f"`{shown}`: {qualified} {PURPOSE[code]}")]
+        hits += _dangerous(qualified, f"from {module} import {alias.name}", node.lineno)
+    if len(hits) == len(node.names):
+        return hits
+    return hits + _judge(module, shown, node.lineno, guarded=guarded, environment=environment)
+
+
+def _judge(
+    module: str, shown: str, line: int, *, guarded: bool, environment: Environment
+) -> list[Hit]:
+    """Availability of ``module`` in the evaluation environment."""
     top = module.split(".", 1)[0]
     if top in BUILTIN_MODULES:
         return [Hit(BUILTINS, line, f"`{shown}`: importing {top} is how code {PURPOSE[BUILTINS]}")]
