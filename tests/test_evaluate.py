@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -105,13 +109,29 @@ def test_timeout_is_a_finding(tmp_path: Path) -> None:
     assert report.failure and report.failure.category == "timeout"
 
 
-def test_killed_worker_is_a_finding(tmp_path: Path) -> None:
-    src = (
-        "import os\nimport signal\n"
-        + subs.TINY_MODEL.split("    def forward(self, x):")[0]
-        + "    def forward(self, x):\n        os.kill(os.getpid(), signal.SIGKILL)\n"
-    )
-    report = evaluate(_zip(tmp_path, src))
+class KillingRunner(LocalRunner):
+    """Kills the worker with SIGKILL from outside once it runs, as the OOM killer would."""
+
+    def run(self, spec: ProcessSpec) -> ProcessOutcome:
+        def killer() -> None:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+                    try:
+                        if spec.args[0].encode() in cmdline.read_bytes():
+                            os.kill(int(cmdline.parent.name), signal.SIGKILL)
+                            return
+                    except OSError:
+                        continue
+                time.sleep(0.05)
+
+        threading.Thread(target=killer, daemon=True).start()
+        return super().run(spec)
+
+
+def test_killed_worker_is_a_finding(good_zip: Path) -> None:
+    report = evaluate(good_zip, runner=KillingRunner())
+    assert report.status == "failed"
     assert "ESR604" in codes(report)
     assert report.failure and report.failure.category == "out_of_memory"
 

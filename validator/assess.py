@@ -7,6 +7,7 @@ from schemas.report import ComplexityFigures, FigureSet, SplitFigures
 from schemas.scorer import ImageScore
 from schemas.worker import Complexity, ImageTiming
 from validator.codes import finding
+from validator.complexity import significant_unsupported
 from validator.runners.base import ProcessOutcome
 
 # A model whose raw output leaves [-50 %, 150 %] of data_range is almost surely mis-scaled.
@@ -91,9 +92,10 @@ def complexity_figures(c: Complexity, *, size: int) -> ComplexityFigures:
 
 def complexity_findings(c: Complexity) -> list[Finding]:
     out: list[Finding] = []
-    if c.unsupported_ops:
-        ops = ", ".join(f"{k} x{v}" for k, v in sorted(c.unsupported_ops.items()))
-        out.append(finding("flops-unsupported-ops", f"fvcore skipped: {ops}"))
+    significant = significant_unsupported(c.unsupported_ops)
+    if significant:
+        ops = ", ".join(f"{k} x{v}" for k, v in sorted(significant.items()))
+        out.append(finding("flops-unsupported-ops", f"fvcore counted 0 for: {ops}"))
     if c.input_dependent:
         out.append(finding("complexity-input-dependent", "FLOPs/activations differ between inputs"))
     if c.params != c.params_before_inference:
