@@ -321,8 +321,7 @@ def test_code_executing_pickle_is_refused_and_never_runs(tmp_path: Path, case: s
 def test_unresolvable_stack_global_counts_as_unsafe() -> None:
     # STACK_GLOBAL whose operands come from a memo slot the scan cannot know.
     data = b"\x80\x04h\x05h\x06\x93)R."
-    found, _ = scan_pickle(io.BytesIO(data))
-    assert found == {UNRESOLVED}
+    assert scan_pickle(io.BytesIO(data)).globals == {UNRESOLVED}
 
 
 def test_allowlist_is_within_torch_weights_only_allowlist() -> None:
@@ -330,3 +329,47 @@ def test_allowlist_is_within_torch_weights_only_allowlist() -> None:
     from torch import _weights_only_unpickler as wou
 
     assert set(TENSOR_GLOBALS) <= set(wou._get_allowed_globals())
+
+
+# --- declared sizes: torch allocates a legacy storage before reading it ----------------------
+
+
+def _inflate_numel(raw: bytes) -> bytes:
+    """Replace the numel 4099 (BININT2) with 2**31 - 1 (BININT) in a protocol-2 pickle."""
+    small, huge = b"M" + struct.pack("<H", 4099), b"J" + struct.pack("<i", 2**31 - 1)
+    assert small in raw
+    return raw.replace(small, huge)
+
+
+@pytest.mark.parametrize("zip_format", [True, False], ids=["zip", "legacy"])
+def test_declared_storage_larger_than_the_file_is_refused(tmp_path: Path, zip_format: bool) -> None:
+    path = save(
+        {"w": torch.ones(4099)}, tmp_path / "w.pth", _use_new_zipfile_serialization=zip_format
+    )
+    if zip_format:
+        pkl = next(n for n in zipfile.ZipFile(path).namelist() if n.endswith("data.pkl"))
+        path = _zip_with_pickle(tmp_path, _inflate_numel(zipfile.ZipFile(path).read(pkl)))
+    else:
+        path.write_bytes(_inflate_numel(path.read_bytes()))
+    report = check(path)
+    assert codes(report) == ["ESR302"]
+    assert "declares" in report.findings[0].message
+
+
+def test_persistent_id_that_is_not_a_storage_record_is_unsafe(tmp_path: Path) -> None:
+    path = _zip_with_pickle(tmp_path, b"\x80\x02X\x01\x00\x00\x00aQ.")
+    report = check(path)
+    assert codes(report) == ["ESR301"]
+    assert "persistent id" in report.findings[0].message
+
+
+def test_inflating_zip_member_is_refused(tmp_path: Path) -> None:
+    good = save(state_dict(), tmp_path / "good.pth")
+    path = tmp_path / "bomb.pth"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(path, "w") as dst:
+        for info in src.infolist():
+            dst.writestr(info, src.read(info))
+        dst.writestr("archive/data/99", bytes(32 << 20), compress_type=zipfile.ZIP_DEFLATED)
+    report = check(path)
+    assert codes(report) == ["ESR302"]
+    assert "expand" in report.findings[0].message

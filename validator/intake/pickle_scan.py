@@ -17,19 +17,24 @@ import io
 import pickletools
 import struct
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
 MAGIC_NUMBER = 0x1950A86A20F9469CFC6C  # first pickle of a legacy (pre-1.6) torch.save file
 LEGACY_PICKLES = 5  # magic, protocol version, sys info, the object, storage keys
 MAX_PICKLE_BYTES = 256 * 1024 * 1024
+MAX_EXPANSION = 4  # uncompressed/compressed; torch.save itself never compresses
 UNRESOLVED = "<STACK_GLOBAL with computed operands>"
 
-_STORAGES = (
-    "Float", "Double", "Half", "BFloat16", "Long", "Int", "Short", "Char", "Byte", "Bool",
-    "ComplexFloat", "ComplexDouble", "QInt8", "QUInt8", "QInt32", "QUInt4x2", "QUInt2x4",
-)  # fmt: skip
+#: Typed storage classes and their element sizes in bytes.
+_STORAGES = {
+    "Float": 4, "Double": 8, "Half": 2, "BFloat16": 2, "Long": 8, "Int": 4, "Short": 2,
+    "Char": 1, "Byte": 1, "Bool": 1, "ComplexFloat": 8, "ComplexDouble": 16, "QInt8": 1,
+    "QUInt8": 1, "QInt32": 4, "QUInt4x2": 1, "QUInt2x4": 1,
+}  # fmt: skip
+_ELEMENT_BYTES = {f"torch.{k}Storage": v for k, v in _STORAGES.items()}
+_ELEMENT_BYTES["torch.storage.UntypedStorage"] = 1  # numel is then a byte count
 _DTYPES = (
     "bfloat16", "bool", "complex128", "complex32", "complex64", "float16", "float32",
     "float64", "float8_e4m3fn", "float8_e4m3fnuz", "float8_e5m2", "float8_e5m2fnuz",
@@ -59,22 +64,39 @@ TENSOR_GLOBALS = frozenset(
         "builtins.set",
         "builtins.bytearray",
         "builtins.complex",
-        *(f"torch.{s}Storage" for s in _STORAGES),
+        *_ELEMENT_BYTES,
         *(f"torch.{d}" for d in _DTYPES),
     }
 )
 
-_STRINGS = frozenset(
+_CONSTANTS = frozenset(
     {"STRING", "BINSTRING", "SHORT_BINSTRING", "UNICODE", "BINUNICODE", "SHORT_BINUNICODE",
      "BINUNICODE8", "INT", "BININT", "BININT1", "BININT2", "LONG", "LONG1", "LONG4"}
 )  # fmt: skip
 _GETS = frozenset({"GET", "BINGET", "LONG_BINGET"})
 _PUTS = frozenset({"PUT", "BINPUT", "LONG_BINPUT"})
+_TUPLES = frozenset({"EMPTY_TUPLE", "TUPLE", "TUPLE1", "TUPLE2", "TUPLE3"})
 _MARK, _UNKNOWN = object(), object()
+ODD_PERSISTENT_ID = "<persistent id that is not a literal storage record>"
 
 
 class PickleProblem(ValueError):
     """The pickle stream is malformed, truncated or too large to inspect."""
+
+
+@dataclass(frozen=True)
+class _Global:
+    name: str
+
+
+@dataclass
+class Pickle:
+    """What one pickle stream would import, its value when a constant, and the bytes each
+    storage (by key) declares, which torch allocates before reading them in legacy files."""
+
+    globals: set[str] = field(default_factory=set)
+    value: object = _UNKNOWN
+    storage_bytes: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -88,9 +110,9 @@ class Scan:
         return sorted(self.globals - TENSOR_GLOBALS)
 
 
-def scan_pickle(stream: BinaryIO) -> tuple[set[str], object]:
-    """Globals of the one pickle at ``stream``'s position, and its value when a constant."""
-    found: set[str] = set()
+def scan_pickle(stream: BinaryIO) -> Pickle:
+    """Inspect the one pickle at ``stream``'s position, leaving the stream after its STOP."""
+    result = Pickle()
     stack: list[object] = []
     memo: dict[object, object] = {}
     try:
@@ -99,20 +121,44 @@ def scan_pickle(stream: BinaryIO) -> tuple[set[str], object]:
                 memo[len(memo) if arg is None else arg] = stack[-1]
                 continue
             if op.name == "STOP":
-                return found, stack[-1] if stack else _UNKNOWN
-            elif op.name in ("GLOBAL", "INST"):
-                found.add(".".join(str(arg).split(" ", 1)))
-            elif op.name.startswith("EXT"):
-                found.add(f"<extension registry code {arg}>")
+                result.value = stack[-1] if stack else _UNKNOWN
+                return result
             popped = _pop(stack, op)
-            if op.name == "STACK_GLOBAL":
-                module, name = popped[-2:] if len(popped) == 2 else (None, None)
-                resolved = isinstance(module, str) and isinstance(name, str)
-                found.add(f"{module}.{name}" if resolved else UNRESOLVED)
-            _push(stack, op, arg, memo)
+            pushed: object = _UNKNOWN
+            if op.name in ("GLOBAL", "INST", "STACK_GLOBAL"):
+                pushed = _Global(_global_name(op.name, arg, popped))
+                result.globals.add(pushed.name)
+            elif op.name.startswith("EXT"):
+                result.globals.add(f"<extension registry code {arg}>")
+            elif op.name == "BINPERSID":
+                _storage(popped[0], result)
+            elif op.name in _TUPLES:
+                pushed = tuple(popped)
+            _push(stack, op, arg, memo, pushed)
     except (ValueError, IndexError, KeyError, EOFError, struct.error) as exc:
         raise PickleProblem(f"malformed pickle: {exc}") from exc
     raise PickleProblem("pickle ends without STOP")
+
+
+def _global_name(opname: str, arg: object, popped: list[object]) -> str:
+    if opname != "STACK_GLOBAL":
+        return ".".join(str(arg).split(" ", 1))
+    module, name = popped if len(popped) == 2 else (None, None)
+    resolved = isinstance(module, str) and isinstance(name, str)
+    return f"{module}.{name}" if resolved else UNRESOLVED
+
+
+def _storage(pid: object, result: Pickle) -> None:
+    """Record ('storage', type, key, location, numel[, view]) as torch writes it."""
+    if not (isinstance(pid, tuple) and len(pid) in (5, 6) and pid[0] == "storage"):
+        result.globals.add(ODD_PERSISTENT_ID)
+        return
+    kind, key, numel = pid[1], pid[2], pid[4]
+    if not (isinstance(kind, _Global) and isinstance(key, str) and isinstance(numel, int)):
+        result.globals.add(ODD_PERSISTENT_ID)
+        return
+    nbytes = numel * _ELEMENT_BYTES.get(kind.name, 16)
+    result.storage_bytes[key] = max(nbytes, result.storage_bytes.get(key, 0))
 
 
 def _pop(stack: list[object], op: pickletools.OpcodeInfo) -> list[object]:
@@ -129,17 +175,21 @@ def _pop(stack: list[object], op: pickletools.OpcodeInfo) -> list[object]:
 
 
 def _push(
-    stack: list[object], op: pickletools.OpcodeInfo, arg: object, memo: dict[object, object]
+    stack: list[object],
+    op: pickletools.OpcodeInfo,
+    arg: object,
+    memo: dict[object, object],
+    value: object,
 ) -> None:
     for item in op.stack_after:
         if item is pickletools.markobject:
             stack.append(_MARK)
         elif op.name in _GETS:
             stack.append(memo.get(arg, _UNKNOWN))
-        elif op.name in _STRINGS:
+        elif op.name in _CONSTANTS:
             stack.append(arg)
         else:
-            stack.append(_UNKNOWN)
+            stack.append(value)
 
 
 def scan_file(path: Path) -> Scan:
@@ -152,20 +202,32 @@ def scan_file(path: Path) -> Scan:
         raise PickleProblem("not a torch checkpoint, pickle or safetensors file")
     data = path.read_bytes()
     stream = io.BytesIO(data)
-    found, value = scan_pickle(stream)
-    if value != MAGIC_NUMBER:
-        return Scan(kind="pickle", globals=frozenset(found))
-    for _ in range(LEGACY_PICKLES - 1):
-        found |= scan_pickle(stream)[0]
-    return Scan(kind="torch-legacy", globals=frozenset(found))
+    first = scan_pickle(stream)
+    if first.value != MAGIC_NUMBER:
+        return Scan(kind="pickle", globals=frozenset(first.globals))
+    pickles = [first, *(scan_pickle(stream) for _ in range(LEGACY_PICKLES - 1))]
+    # Legacy loading allocates every storage at its declared size before reading it.
+    _check_declared(pickles, available=len(data))
+    return Scan(kind="torch-legacy", globals=frozenset().union(*(p.globals for p in pickles)))
+
+
+def _check_declared(pickles: list[Pickle], *, available: int) -> None:
+    declared: dict[str, int] = {}
+    for p in pickles:
+        declared.update(p.storage_bytes)
+    if sum(declared.values()) > available:
+        raise PickleProblem(
+            f"the pickle declares {sum(declared.values())} bytes of tensor data, "
+            f"but only {available} bytes hold it"
+        )
 
 
 def _scan_zip(path: Path) -> Scan:
-    found: set[str] = set()
+    pickles: list[Pickle] = []
     try:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
-            names = [m.filename for m in members]
+            _check_expansion(members, size=path.stat().st_size)
             # Every pickle in the archive, not only the data.pkl torch will pick: a second,
             # differently prefixed one must not be able to hide behind the first.
             for member in members:
@@ -174,10 +236,20 @@ def _scan_zip(path: Path) -> Scan:
                         data = raw.read(MAX_PICKLE_BYTES + 1)
                     if len(data) > MAX_PICKLE_BYTES:
                         raise PickleProblem(f"{member.filename} is too large to inspect")
-                    found |= scan_pickle(io.BytesIO(data))[0]
+                    pickles.append(scan_pickle(io.BytesIO(data)))
     except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
         raise PickleProblem(f"not a readable zip archive: {exc}") from exc
+    names = [m.filename for m in members]
     if not any(n.endswith("data.pkl") for n in names):
         raise PickleProblem("zip archive without data.pkl: not written by torch.save")
+    _check_declared(pickles, available=sum(m.file_size for m in members))
     torchscript = any(n.endswith("constants.pkl") or "/code/" in n for n in names)
-    return Scan(kind="torch-zip", globals=frozenset(found), torchscript=torchscript)
+    found = frozenset().union(*(p.globals for p in pickles))
+    return Scan(kind="torch-zip", globals=found, torchscript=torchscript)
+
+
+def _check_expansion(members: list[zipfile.ZipInfo], *, size: int) -> None:
+    """torch.save stores records uncompressed; refuse members that inflate far beyond that."""
+    expanded = sum(m.file_size for m in members)
+    if expanded > MAX_EXPANSION * size + (1 << 24):
+        raise PickleProblem(f"members expand to {expanded} bytes from a {size}-byte file")
