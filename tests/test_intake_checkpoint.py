@@ -373,3 +373,14 @@ def test_inflating_zip_member_is_refused(tmp_path: Path) -> None:
     report = check(path)
     assert codes(report) == ["ESR302"]
     assert "expand" in report.findings[0].message
+
+
+def test_loader_method_skips_the_structure_rules(tmp_path: Path) -> None:
+    path = save({"params": state_dict(), "epoch": 3}, tmp_path / "w.pth")
+    assert check(path, loader_method="load_weights").findings == []
+    assert check(path).findings[0].code == "ESR305"
+
+
+def test_torch_save_named_pkl_is_read_by_content(tmp_path: Path) -> None:
+    report = check(save(state_dict(), tmp_path / "team13_model2.pkl"))
+    assert report.findings == [] and report.count == 9

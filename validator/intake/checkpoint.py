@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from schemas.findings import Finding, Severity
 from schemas.manifest import CheckpointSpec
 from validator.codes import finding
+from validator.errors import EnvironmentProblem
 from validator.intake import safetensors_file
 from validator.intake.pickle_scan import PickleProblem, scan_file
 
@@ -160,6 +161,11 @@ def _read(path: Path, *, display_path: str) -> tuple[str, object]:
 def _torch_load(path: Path, *, fail: Any) -> object:
     import torch
 
+    if torch.__version__ < "2.6":  # TorchVersion compares as a version
+        raise EnvironmentProblem(
+            f"torch {torch.__version__} is open to CVE-2025-32434 even with weights_only=True",
+            hint="install torch>=2.6 (pyproject.toml pins the minimum)",
+        )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
