@@ -33,3 +33,9 @@ def client(*, timeout: int = 120) -> Any:
             hint="start dockerd (scripts/ci_docker_setup.sh does it) or choose --runner local",
         ) from exc
     return engine
+
+
+def requests_errors() -> tuple[type[BaseException], ...]:
+    """What a client call raises when its HTTP timeout passes (the SDK talks over requests)."""
+    exceptions = importlib.import_module("requests.exceptions")
+    return (exceptions.ReadTimeout, exceptions.ConnectionError)
