@@ -99,19 +99,23 @@ class OutputDir:
     def collect(self) -> dict[str, str]:
         """Bring the files back to plain disk; returns facts for the outcome's details."""
         details = {"output_cap": self.mode, "output_limit_bytes": str(self.limit_bytes)}
-        if self.mode == "loop" and self._mounted:
-            assert self._scratch is not None
-            back = self._scratch / "back"
-            back.mkdir()
-            _copy_tree(self.host, back, owner=None)
-            self._unmount()
-            for entry in back.iterdir():
-                entry.rename(self.host / entry.name)
+        self._bring_back()
         size = tree_size(self.host)
         details["output_bytes"] = str(size)
         if size > self.limit_bytes:
             details["output_limit_exceeded"] = "true"
         return details
+
+    def _bring_back(self) -> None:
+        if self.mode != "loop" or not self._mounted:
+            return
+        assert self._scratch is not None
+        back = self._scratch / "back"
+        back.mkdir(exist_ok=True)
+        _copy_tree(self.host, back, owner=None)
+        self._unmount()
+        for entry in back.iterdir():
+            entry.rename(self.host / entry.name)
 
     def _unmount(self) -> None:
         if not self._mounted:
@@ -124,7 +128,10 @@ class OutputDir:
 
     def _teardown(self) -> None:
         try:
-            self._unmount()
+            try:  # also after a failure or Ctrl-C: leave the caller's directory as plain files
+                self._bring_back()
+            finally:
+                self._unmount()
         finally:
             if self._scratch is not None:
                 staging = self._scratch / "staging"

@@ -19,12 +19,11 @@ import logging
 import shutil
 import sys
 import tempfile
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
-
-import tomllib
 
 from validator import __version__
 from validator.errors import EnvironmentProblem
@@ -37,6 +36,9 @@ LABEL_LOCK = "io.esr-validator.lock.sha256"
 LABEL_BASE_NAME = "org.opencontainers.image.base.name"
 LABEL_BASE_DIGEST = "org.opencontainers.image.base.digest"
 HARNESS = ("schemas", "validator")
+# Kept out of the image: the smoke set's data, ground truth included, must never be in the
+# worker's view (the scorer gets HR by a mount of its own).
+HARNESS_EXCLUDED = ("validator/data",)
 log = logging.getLogger(__name__)
 
 
@@ -83,7 +85,10 @@ def load_pins(variant: Variant, root: Path | None = None) -> Pins:
 def _harness_files(root: Path) -> Iterator[Path]:
     for top in HARNESS:
         for path in sorted((root / top).rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+            rel = path.relative_to(root).as_posix()
+            if rel.startswith(HARNESS_EXCLUDED) or "__pycache__" in path.parts:
+                continue
+            if path.is_file() and path.suffix != ".pyc":
                 yield path
 
 
