@@ -114,7 +114,9 @@ class Manifest(_Strict):
     def _scale(cls, v: int) -> int:
         if v not in (2, 3, 4):
             raise PydanticCustomError(
-                "scale-invalid", "scale must be 4 (or 2/3 for real-time SR), got {value}", {"value": v}
+                "scale-invalid",
+                "scale must be 4 (or 2/3 for real-time SR), got {value}",
+                {"value": v},
             )
         return v
 

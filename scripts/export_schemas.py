@@ -29,7 +29,8 @@ SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 
 def rendered() -> dict[str, str]:
     return {
-        f"{name}.schema.json": json.dumps(model.model_json_schema(), indent=2, sort_keys=True) + "\n"
+        f"{name}.schema.json": json.dumps(model.model_json_schema(), indent=2, sort_keys=True)
+        + "\n"
         for name, model in MODELS.items()
     }
 

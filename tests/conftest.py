@@ -10,10 +10,7 @@ from tests import subs
 
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 
-try:  # Docker fixtures and the no-container guard for unit tests
-    from tests.docker_support import *  # noqa: F403
-except ImportError:  # pragma: no cover - before the container work lands
-    pass
+from tests.docker_support import *  # noqa: F403  (docker fixtures, no-container guard)
 
 
 @pytest.fixture

@@ -33,7 +33,9 @@ def _zip(tmp_path: Path, model_src: str, *, state: dict | None = None, **manifes
     return subs.write_zip(tmp_path / "sub.zip", members)
 
 
-def evaluate(zip_path: Path, *, options: EvalOptions = FAST, runner: object | None = None) -> Report:
+def evaluate(
+    zip_path: Path, *, options: EvalOptions = FAST, runner: object | None = None
+) -> Report:
     dataset = discover(SMOKE_DIR)
     with run_intake(zip_path) as intake:
         assert intake.runnable, intake.findings
@@ -61,12 +63,21 @@ def test_good_submission_is_evaluated(good_zip: Path) -> None:
 
 
 def test_data_range_255_gives_identical_psnr(tmp_path: Path) -> None:
-    src = subs.TINY_MODEL.replace(
-        "    def forward(self, x):\n",
-        "    def forward(self, x):\n        x = x / self.dr\n        return self._fwd(x) * self.dr\n\n"
-        "    def _fwd(self, x):\n",
-    ).replace("        self.scale = scale\n", "        self.scale = scale\n        self.dr = dr\n").replace(
-        "def __init__(self, num_feat=8, scale=4):", "def __init__(self, num_feat=8, scale=4, dr=1.0):"
+    src = (
+        subs.TINY_MODEL.replace(
+            "    def forward(self, x):\n",
+            "    def forward(self, x):\n"
+            "        x = x / self.dr\n"
+            "        return self._fwd(x) * self.dr\n\n"
+            "    def _fwd(self, x):\n",
+        )
+        .replace(
+            "        self.scale = scale\n", "        self.scale = scale\n        self.dr = dr\n"
+        )
+        .replace(
+            "def __init__(self, num_feat=8, scale=4):",
+            "def __init__(self, num_feat=8, scale=4, dr=1.0):",
+        )
     )
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
@@ -88,7 +99,10 @@ HOSTILE = {
 @pytest.mark.parametrize("case", sorted(HOSTILE))
 def test_bad_outputs_become_findings(tmp_path: Path, case: str) -> None:
     body, code = HOSTILE[case]
-    src = subs.TINY_MODEL.split("    def forward(self, x):")[0] + f"    def forward(self, x):\n        {body}\n"
+    src = (
+        subs.TINY_MODEL.split("    def forward(self, x):")[0]
+        + f"    def forward(self, x):\n        {body}\n"
+    )
     report = evaluate(_zip(tmp_path, src))
     assert code in codes(report), report.findings
     assert not report.ok
@@ -103,8 +117,13 @@ def test_load_failure(tmp_path: Path) -> None:
 
 
 def test_timeout_is_a_finding(tmp_path: Path) -> None:
-    src = subs.TINY_MODEL.split("    def forward(self, x):")[0] + "    def forward(self, x):\n        while True:\n            pass\n"
-    report = evaluate(_zip(tmp_path, src), options=EvalOptions(runs=1, stable_runs=0, warmup=0, timeout_s=8))
+    src = (
+        subs.TINY_MODEL.split("    def forward(self, x):")[0]
+        + "    def forward(self, x):\n        while True:\n            pass\n"
+    )
+    report = evaluate(
+        _zip(tmp_path, src), options=EvalOptions(runs=1, stable_runs=0, warmup=0, timeout_s=8)
+    )
     assert "ESR602" in codes(report)
     assert report.failure and report.failure.category == "timeout"
 
@@ -137,7 +156,9 @@ def test_killed_worker_is_a_finding(good_zip: Path) -> None:
 
 
 def test_stdout_flood_is_truncated(tmp_path: Path) -> None:
-    src = subs.TINY_MODEL.replace("        base = F.interpolate", "        print('x' * 100000)\n        base = F.interpolate")
+    src = subs.TINY_MODEL.replace(
+        "        base = F.interpolate", "        print('x' * 100000)\n        base = F.interpolate"
+    )
     report = evaluate(_zip(tmp_path, src))
     assert "ESR607" in codes(report)
     assert report.status == "evaluated"
@@ -171,4 +192,3 @@ def test_worker_never_sees_hr(good_zip: Path) -> None:
         assert Path(hr).name not in visible
     assert all("_HR" not in f for f in spy.seen_files)
     assert all(m.read_only for m in spec.mounts if m.target != "/out")
-

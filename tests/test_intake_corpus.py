@@ -49,13 +49,18 @@ CASES: dict[str, tuple[Callable[[], dict[str, bytes]], str]] = {
         lambda: {**GOOD, "submission.toml": tomli_w.dumps({"team_id": 16}).encode()},
         "ESR203",
     ),
-    "manifest unknown key": (lambda: {**GOOD, "submission.toml": _manifest(colour="red")}, "ESR204"),
+    "manifest unknown key": (
+        lambda: {**GOOD, "submission.toml": _manifest(colour="red")},
+        "ESR204",
+    ),
     "data range 100": (lambda: {**GOOD, "submission.toml": _manifest(data_range=100.0)}, "ESR205"),
     "scale 8": (lambda: {**GOOD, "submission.toml": _manifest(scale=8)}, "ESR206"),
     "scale 2 under x4 rules": (lambda: {**GOOD, "submission.toml": _manifest(scale=2)}, "ESR206"),
     "team id 123": (lambda: {**GOOD, "submission.toml": _manifest(team_id=123)}, "ESR207"),
     "team id one digit in name": (
-        lambda: _rename(CKPT, "model_zoo/team6_TinySR.pth", _rename(MODEL, "models/team6_TinySR.py")),
+        lambda: _rename(
+            CKPT, "model_zoo/team6_TinySR.pth", _rename(MODEL, "models/team6_TinySR.py")
+        ),
         "ESR207",
     ),
     "team id differs": (lambda: {**GOOD, "submission.toml": _manifest(team_id=17)}, "ESR208"),
@@ -66,11 +71,17 @@ CASES: dict[str, tuple[Callable[[], dict[str, bytes]], str]] = {
     "checkpoint outside model_zoo": (lambda: _rename(CKPT, "team16_TinySR.pth"), "ESR212"),
     "two checkpoints": (lambda: {**GOOD, "model_zoo/team16_TinySR_b.pth": GOOD[CKPT]}, "ESR213"),
     "pkl checkpoint": (lambda: _rename(CKPT, "model_zoo/team16_TinySR.pkl"), "ESR214"),
-    "checkpoint named differently": (lambda: _rename(CKPT, "model_zoo/team16_model2.pth"), "ESR215"),
+    "checkpoint named differently": (
+        lambda: _rename(CKPT, "model_zoo/team16_model2.pth"),
+        "ESR215",
+    ),
     "helper module": (lambda: {**GOOD, "utils.py": b"x = 1\n"}, "ESR216"),
     "package init": (lambda: {**GOOD, "models/__init__.py": b""}, "ESR210"),
     "stray file": (lambda: {**GOOD, "train.log": b"epoch 1\n"}, "ESR217"),
-    "model name differs": (lambda: {**GOOD, "submission.toml": _manifest(model_name="Other")}, "ESR218"),
+    "model name differs": (
+        lambda: {**GOOD, "submission.toml": _manifest(model_name="Other")},
+        "ESR218",
+    ),
     "nested archive": (lambda: {**GOOD, "extra.zip": b"PK\x05\x06" + bytes(18)}, "ESR106"),
 }
 
@@ -121,7 +132,9 @@ def test_macos_metadata_is_skipped_with_a_warning(make_zip: Callable[..., Path])
     members = {**GOOD, "__MACOSX/._submission.toml": b"junk", ".DS_Store": b"junk"}
     with run_intake(make_zip(members)) as intake:
         assert intake.ok, intake.findings
-        assert any(f.severity is Severity.WARNING and "metadata" in f.message for f in intake.findings)
+        assert any(
+            f.severity is Severity.WARNING and "metadata" in f.message for f in intake.findings
+        )
 
 
 def test_not_a_zip(tmp_path: Path) -> None:
@@ -141,7 +154,12 @@ def _raw_zip(path: Path, entries: list[tuple[zipfile.ZipInfo, bytes]]) -> Path:
 
 @pytest.mark.parametrize(
     ("name", "code"),
-    [("../evil.py", "ESR102"), ("/etc/passwd", "ESR102"), ("C:/x.py", "ESR102"), ("a\\b.py", "ESR102")],
+    [
+        ("../evil.py", "ESR102"),
+        ("/etc/passwd", "ESR102"),
+        ("C:/x.py", "ESR102"),
+        ("a\\b.py", "ESR102"),
+    ],
 )
 def test_unsafe_names_block_extraction(tmp_path: Path, name: str, code: str) -> None:
     entries = [(zipfile.ZipInfo(k), v) for k, v in GOOD.items()]

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import string
-import tempfile
 import struct
+import tempfile
 import zipfile
 import zlib
 from pathlib import Path
@@ -54,7 +54,23 @@ def _lying_zip(path: Path, payload: bytes, declared: int) -> Path:
     body = local + name + payload
     central = struct.pack(
         "<IHHHHHHIIIHHHHHII",
-        0x02014B50, 20, 20, 0, 0, 0, 0, crc, len(payload), declared, len(name), 0, 0, 0, 0, 0, 0,
+        0x02014B50,
+        20,
+        20,
+        0,
+        0,
+        0,
+        0,
+        crc,
+        len(payload),
+        declared,
+        len(name),
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
     )
     central += name
     end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 1, 1, len(central), len(body), 0)
@@ -81,9 +97,13 @@ names = st.text(
 
 
 @pytest.mark.filterwarnings("ignore:Duplicate name")
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(members=st.lists(st.tuples(names, st.integers(0, 3000)), min_size=0, max_size=8))
-def test_hostile_names_and_sizes_never_escape_or_raise(tmp_path: Path, members: list[tuple[str, int]]) -> None:
+def test_hostile_names_and_sizes_never_escape_or_raise(
+    tmp_path: Path, members: list[tuple[str, int]]
+) -> None:
     case = Path(tempfile.mkdtemp(dir=tmp_path))
     path = case / "h.zip"
     with zipfile.ZipFile(path, "w") as zf:

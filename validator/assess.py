@@ -34,12 +34,16 @@ def output_findings(
         out.append(finding("output-shape", f"wrong output shape: {_examples(bad_shape)}"))
     nonfinite = [f"{im.split}/{im.stem} ({im.nonfinite} values)" for im in images if im.nonfinite]
     if nonfinite:
-        out.append(finding("output-nonfinite", f"NaN or Inf in the output of {_examples(nonfinite)}"))
+        out.append(
+            finding("output-nonfinite", f"NaN or Inf in the output of {_examples(nonfinite)}")
+        )
     lo, hi = -RANGE_SLACK * data_range, (1 + RANGE_SLACK) * data_range
     far = [
         f"{im.split}/{im.stem} [{im.raw_min:.3g}, {im.raw_max:.3g}]"
         for im in images
-        if im.raw_min is not None and im.raw_max is not None and (im.raw_min < lo or im.raw_max > hi)
+        if im.raw_min is not None
+        and im.raw_max is not None
+        and (im.raw_min < lo or im.raw_max > hi)
     ]
     if far:
         out.append(
@@ -119,9 +123,18 @@ def process_findings(outcome: ProcessOutcome, *, role: str) -> list[Finding]:
     """Findings for a process that ended without a usable result file."""
     tail = outcome.log_tail.strip()[-1500:]
     if outcome.timed_out:
-        return [finding("worker-timeout", f"the {role} ran past its {outcome.wall_s:.0f} s limit and was killed")]
+        return [
+            finding(
+                "worker-timeout",
+                f"the {role} ran past its {outcome.wall_s:.0f} s limit and was killed",
+            )
+        ]
     if outcome.oom_killed or outcome.signal == 9 or outcome.exit_code == 137:
-        return [finding("worker-killed", f"the {role} was killed (SIGKILL, likely out of memory). {tail}")]
+        return [
+            finding(
+                "worker-killed", f"the {role} was killed (SIGKILL, likely out of memory). {tail}"
+            )
+        ]
     if outcome.signal is not None:
         return [finding("worker-killed", f"the {role} died from signal {outcome.signal}. {tail}")]
     return [finding("worker-crashed", f"the {role} exited with code {outcome.exit_code}. {tail}")]

@@ -90,7 +90,10 @@ def _read_result(out: Path) -> tuple[WorkerResult | None, list[Finding]]:
         first = exc.errors(include_url=False)[0]
         where = ".".join(map(str, first["loc"]))
         return None, [
-            finding("worker-result-invalid", f"{exc.error_count()} problem(s), first at {where}: {first['msg']}")
+            finding(
+                "worker-result-invalid",
+                f"{exc.error_count()} problem(s), first at {where}: {first['msg']}",
+            )
         ]
 
 
@@ -156,7 +159,9 @@ class Evaluation:
         n = sum(len(s.pairs) for s in self.dataset.splits)
         return n * (self.options.runs + self.options.stable_runs) + min(self.options.warmup, n)
 
-    def _run_worker(self, progress: Progress | None) -> tuple[WorkerResult | None, list[Finding], float]:
+    def _run_worker(
+        self, progress: Progress | None
+    ) -> tuple[WorkerResult | None, list[Finding], float]:
         spec = self._worker_spec()
         stop = threading.Event()
         if progress:
@@ -169,7 +174,9 @@ class Evaluation:
             stop.set()
         result, problems = _read_result(self.ws / "out")
         if outcome.log_truncated:
-            problems.append(finding("worker-output-flood", "the model printed more than the log keeps"))
+            problems.append(
+                finding("worker-output-flood", "the model printed more than the log keeps")
+            )
         if result is None and not problems:
             problems = process_findings(outcome, role="worker")
         elif outcome.timed_out:

@@ -39,7 +39,7 @@ def split_figures(
 ) -> SplitFigures:
     per_run = _per_run_means(images, "official_ms")
     stable = np.array([t for im in images for t in im.stable_ms], dtype=np.float64)
-    q1, med, q3 = (np.percentile(stable, [25, 50, 75]) if stable.size else (None, None, None))
+    q1, med, q3 = np.percentile(stable, [25, 50, 75]) if stable.size else (None, None, None)
     psnrs = [s.psnr for s in scores if s.psnr is not None]
     scorable = all(s.psnr is not None or s.identical for s in scores) and bool(scores)
 
@@ -90,12 +90,15 @@ def stable_set(splits: list[SplitFigures], images: list[ImageTiming]) -> FigureS
     by_run = []
     for r in range(runs):
         medians = [
-            float(np.median([im.stable_ms[r] for im in images if im.split == s.split])) for s in splits
+            float(np.median([im.stable_ms[r] for im in images if im.split == s.split]))
+            for s in splits
         ]
         by_run.append(float(np.mean(medians)))
     cv = _cv(by_run)
     noisy = (cv is not None and cv > NOISY_CV) or any(
-        s.stable_iqr_ms is not None and s.stable_runtime_ms and s.stable_iqr_ms / s.stable_runtime_ms > NOISY_IQR
+        s.stable_iqr_ms is not None
+        and s.stable_runtime_ms
+        and s.stable_iqr_ms / s.stable_runtime_ms > NOISY_IQR
         for s in splits
     )
     peaks = [s.stable_memory_mb for s in splits if s.stable_memory_mb is not None]

@@ -46,13 +46,16 @@ def print_findings(console: Console, findings: list[Finding], *, subject: str) -
         console.print(findings_table(findings))
     verdict = "[bold red]FAIL[/]" if n["error"] else "[bold green]PASS[/]"
     console.print(
-        f"{verdict} {subject}: {n['error']} error(s), {n['warning']} warning(s), {n['info']} note(s)"
+        f"{verdict} {subject}: {n['error']} error(s), {n['warning']} warning(s), "
+        f"{n['info']} note(s)"
     )
 
 
 def findings_json(findings: list[Finding]) -> list[dict[str, Any]]:
     return [
-        f.model_dump(mode="json", include={"code", "name", "severity", "path", "line", "message", "hint"})
+        f.model_dump(
+            mode="json", include={"code", "name", "severity", "path", "line", "message", "hint"}
+        )
         for f in sorted_findings(findings)
     ]
 
@@ -74,13 +77,22 @@ def metrics_table(report: Report) -> Table:
     rows = [
         ("PSNR (dB)", [_fmt(s.psnr, ".2f") for s in report.splits], ""),
         ("bicubic PSNR (dB)", [_fmt(s.bicubic_psnr, ".2f") for s in report.splits], ""),
-        ("runtime, official (ms)", [_fmt(s.official_runtime_ms, ".2f") for s in report.splits],
-         _fmt(report.official.runtime_ms if report.official else None, ".2f")),
-        ("runtime, stable median (ms)", [_fmt(s.stable_runtime_ms, ".2f") for s in report.splits],
-         _fmt(report.stable.runtime_ms if report.stable else None, ".2f")
-         + (" (noisy)" if report.stable and report.stable.noisy else "")),
-        ("GPU memory, official (MB)", [_fmt(s.official_memory_mb, ".1f") for s in report.splits],
-         _fmt(report.official.memory_mb if report.official else None, ".1f")),
+        (
+            "runtime, official (ms)",
+            [_fmt(s.official_runtime_ms, ".2f") for s in report.splits],
+            _fmt(report.official.runtime_ms if report.official else None, ".2f"),
+        ),
+        (
+            "runtime, stable median (ms)",
+            [_fmt(s.stable_runtime_ms, ".2f") for s in report.splits],
+            _fmt(report.stable.runtime_ms if report.stable else None, ".2f")
+            + (" (noisy)" if report.stable and report.stable.noisy else ""),
+        ),
+        (
+            "GPU memory, official (MB)",
+            [_fmt(s.official_memory_mb, ".1f") for s in report.splits],
+            _fmt(report.official.memory_mb if report.official else None, ".1f"),
+        ),
     ]
     for name, cells, total in rows:
         table.add_row(name, *cells, total)

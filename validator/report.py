@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from schemas.findings import Finding, has_errors
 from schemas.report import (
@@ -22,12 +22,22 @@ from validator.codes import finding
 from validator.evaluate import Evaluated
 from validator.intake.check import Intake
 
-_WORKER_FAILURE = {"load_failed": "model-load-failed", "crashed": "worker-crashed",
-                   "out_of_memory": "worker-out-of-memory", "bad_output": "output-shape"}
+_WORKER_FAILURE = {
+    "load_failed": "model-load-failed",
+    "crashed": "worker-crashed",
+    "out_of_memory": "worker-out-of-memory",
+    "bad_output": "output-shape",
+}
 _CATEGORY_BY_CODE: dict[str, FailureCategory] = {
-    "ESR601": "crashed", "ESR605": "crashed", "ESR606": "crashed",
-    "ESR602": "timeout", "ESR603": "out_of_memory", "ESR604": "out_of_memory",
-    "ESR501": "bad_output", "ESR502": "bad_output", "ESR503": "bad_output",
+    "ESR601": "crashed",
+    "ESR605": "crashed",
+    "ESR606": "crashed",
+    "ESR602": "timeout",
+    "ESR603": "out_of_memory",
+    "ESR604": "out_of_memory",
+    "ESR501": "bad_output",
+    "ESR502": "bad_output",
+    "ESR503": "bad_output",
 }
 
 
@@ -40,7 +50,7 @@ class RunContext:
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def submission_info(intake: Intake) -> SubmissionInfo:
@@ -84,7 +94,11 @@ def build_report(intake: Intake, ctx: RunContext, evaluated: Evaluated | None) -
     )
     if evaluated is None:
         return Report(
-            **base, finished_at=now(), status="invalid", ok=False, findings=findings,
+            **base,
+            finished_at=now(),
+            status="invalid",
+            ok=False,
+            findings=findings,
             failure=failure_of(findings, invalid=True),
         )
     findings += evaluated.findings
@@ -93,7 +107,11 @@ def build_report(intake: Intake, ctx: RunContext, evaluated: Evaluated | None) -
         if result is not None and result.failure is not None:
             findings.append(_failure_finding(result.failure))
         return Report(
-            **base, finished_at=now(), status="failed", ok=False, findings=findings,
+            **base,
+            finished_at=now(),
+            status="failed",
+            ok=False,
+            findings=findings,
             failure=failure_of(findings, invalid=False),
             environment=result.environment if result else None,
         )
@@ -119,7 +137,9 @@ def _evaluated_report(
         for name in split_names
     ]
     official, stable = figures.official_set(splits), figures.stable_set(splits, result.images)
-    findings += assess.output_findings(result.images, scores, data_range=manifest.data_range, scale=manifest.scale)
+    findings += assess.output_findings(
+        result.images, scores, data_range=manifest.data_range, scale=manifest.scale
+    )
     findings += assess.psnr_findings(splits, data_range=manifest.data_range)
     findings += assess.timing_findings(stable)
     complexity = None
@@ -131,23 +151,37 @@ def _evaluated_report(
         s = by_key.get((im.split, im.stem))
         images.append(
             ImageResult(
-                split=im.split, stem=im.stem,
-                psnr=s.psnr if s else None, identical=bool(s and s.identical),
-                psnr_y=s.psnr_y if s else None, ssim=s.ssim if s else None,
+                split=im.split,
+                stem=im.stem,
+                psnr=s.psnr if s else None,
+                identical=bool(s and s.identical),
+                psnr_y=s.psnr_y if s else None,
+                ssim=s.ssim if s else None,
                 bicubic_psnr=s.bicubic_psnr if s else None,
-                official_ms=im.official_ms, stable_ms=im.stable_ms,
+                official_ms=im.official_ms,
+                stable_ms=im.stable_ms,
             )
         )
     dataset = base.get("dataset")
     if isinstance(dataset, DatasetInfo) and dataset.smoke:
         findings.append(
-            finding("smoke-data", "PSNR comes from the embedded smoke set and is not comparable "
-                    "to the challenge's PSNR thresholds")
+            finding(
+                "smoke-data",
+                "PSNR comes from the embedded smoke set and is not comparable "
+                "to the challenge's PSNR thresholds",
+            )
         )
     return Report(
-        **base,  # type: ignore[arg-type]
-        finished_at=now(), status="evaluated", ok=not has_errors(findings),
-        failure=failure_of(findings, invalid=False), findings=findings,
-        environment=result.environment, images=images, splits=splits,
-        official=official, stable=stable, complexity=complexity,
+        **base,
+        finished_at=now(),
+        status="evaluated",
+        ok=not has_errors(findings),
+        failure=failure_of(findings, invalid=False),
+        findings=findings,
+        environment=result.environment,
+        images=images,
+        splits=splits,
+        official=official,
+        stable=stable,
+        complexity=complexity,
     )

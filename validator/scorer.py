@@ -34,7 +34,7 @@ def _load_sr(path: Path, expected: tuple[int, ...]) -> np.ndarray | str:
     if path.stat().st_size > MAX_SR_BYTES:
         return "SR output file is too large"
     try:
-        sr = np.load(path, allow_pickle=False)
+        sr: np.ndarray = np.load(path, allow_pickle=False)
     except (ValueError, OSError) as exc:
         return f"SR output unreadable: {exc}"
     if sr.dtype != np.uint8 or sr.shape != expected:
@@ -57,7 +57,7 @@ def _score_one(req: ScoreRequest, item: ScoreItem) -> ImageScore:
     sr = _load_sr(Path(req.sr_dir) / item.sr_file, hr.shape)
     if isinstance(sr, str):
         return base.model_copy(update={"problem": sr})
-    value = psnr(sr, hr, border=req.border)
+    value = psnr(sr, hr, border=req.border)  # type: ignore[arg-type]  # dtype checked above
     update: dict[str, object] = {
         "psnr": _finite(value),
         "identical": math.isinf(value),

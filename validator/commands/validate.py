@@ -10,13 +10,15 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from schemas.report import Report, RunnerInfo, RunOptions
+from schemas.report import Report
 from validator.data import DataError, discover
 from validator.errors import EXIT_FINDINGS, EXIT_OK, InputError, UsageError
-from validator.evaluate import SMOKE_DIR, EvalOptions, Evaluation, dataset_info
-from validator.intake.check import run_intake
+from validator.evaluate import SMOKE_DIR, EvalOptions
+from validator.judge import calibrate_on
+from validator.pipeline import Setup, validate_zip
 from validator.render import dump_json, print_report
-from validator.report import RunContext, build_report, now
+from validator.ruleset import DEFAULT_RULESET, load_ruleset
+from validator.runners.base import Runner
 
 
 def _device(arg: str) -> tuple[str, int | None]:
@@ -34,7 +36,7 @@ def _device(arg: str) -> tuple[str, int | None]:
     raise UsageError(f"--device {arg}: expected auto, cpu, cuda or cuda:N")
 
 
-def _options(args: argparse.Namespace, gpu: int | None) -> EvalOptions:
+def _options(args: argparse.Namespace, gpu: int | None, *, legacy_flops: bool) -> EvalOptions:
     if not 1 <= args.runs <= 50:
         raise UsageError("--runs must be between 1 and 50")
     return EvalOptions(
@@ -45,27 +47,36 @@ def _options(args: argparse.Namespace, gpu: int | None) -> EvalOptions:
         cudnn_benchmark=args.cudnn_benchmark,
         timeout_s=args.timeout,
         ssim=args.ssim,
+        legacy_flops=legacy_flops,
     )
 
 
-def _runner(args: argparse.Namespace, console: Console):  # type: ignore[no-untyped-def]
-    choice = args.runner or os.environ.get("RUNNER") or "auto"
-    try:
-        from validator.runners.select import select_runner
-    except ImportError:  # the container runner is optional
-        from validator.runners.local import LocalRunner
+def _runner(args: argparse.Namespace, gpu: int | None) -> tuple[Runner, str | None]:
+    """``--runner``, else ``RUNNER`` (the Makefile's knob), else ``ESR_RUNNER``, else auto."""
+    from validator.runners.select import select_runner
 
-        return LocalRunner(), "the docker runner is not installed"
-    return select_runner(choice)
+    selection = select_runner(
+        args.runner or os.environ.get("RUNNER"), variant="cpu" if gpu is None else "cuda"
+    )
+    return selection.runner, selection.unsandboxed_reason
 
 
-def _evaluate_with_progress(evaluation: Evaluation, show: bool, console: Console):  # type: ignore[no-untyped-def]
+def _run_with_progress(zip_path: Path, setup: Setup, show: bool, console: Console) -> Report:
     if not show:
-        return evaluation.run()
-    columns = (TextColumn("evaluating"), BarColumn(), TextColumn("{task.completed}/{task.total} forwards"), TimeElapsedColumn())
+        return validate_zip(zip_path, setup)
+    columns = (
+        TextColumn("evaluating"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} forwards"),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=console, transient=True) as bar:
         task = bar.add_task("eval", total=None)
-        return evaluation.run(lambda done, total: bar.update(task, completed=done, total=total))
+        return validate_zip(
+            zip_path,
+            setup,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
 
 
 def _write(report: Report, args: argparse.Namespace, console: Console) -> None:
@@ -84,35 +95,29 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"{zip_path} does not exist or is not a file")
     console = Console(stderr=args.format == "json")
     device, gpu = _device(args.device)
-    options = _options(args, gpu)
+    ruleset = load_ruleset(args.ruleset or DEFAULT_RULESET)
+    options = _options(args, gpu, legacy_flops=ruleset.flops_counter == "legacy")
     data_dir = Path(args.data_dir) if args.data_dir else SMOKE_DIR
     try:
         dataset = discover(data_dir)
     except DataError as exc:
         raise InputError(f"--data-dir {data_dir}: {exc}") from None
-    started = now()
-    runner, not_sandboxed = _runner(args, console)
-    with run_intake(zip_path) as intake:
-        ctx = RunContext(
-            started_at=started,
-            dataset=dataset_info(dataset, smoke=data_dir == SMOKE_DIR),
-            runner=RunnerInfo(kind=runner.kind, sandboxed=runner.sandboxed, **runner.describe()),
-            options=RunOptions(
-                runs=options.runs, stable_runs=options.stable_runs, warmup=options.warmup,
-                device=device if gpu is None else f"cuda:{gpu}",
-                cudnn_benchmark=options.cudnn_benchmark, timeout_s=options.timeout_s,
-            ),
-        )
-        evaluated = None
-        if intake.runnable:
-            if not_sandboxed:
-                from validator.codes import finding
-
-                intake.findings.append(finding("not-sandboxed", f"local runner: {not_sandboxed}"))
-            evaluation = Evaluation(intake, dataset, runner=runner, options=options)
-            show = not args.no_progress and args.format == "text" and console.is_terminal
-            evaluated = _evaluate_with_progress(evaluation, show, console)
-        report = build_report(intake, ctx, evaluated)
+    runner, unsandboxed = _runner(args, gpu)
+    calibration = None
+    if args.calibrate:
+        console.print(f"calibrating: timing the {ruleset.baseline.name} baseline on this device")
+        calibration = calibrate_on(ruleset, dataset, device=device, runs=args.runs)
+    setup = Setup(
+        dataset=dataset,
+        smoke=data_dir == SMOKE_DIR,
+        ruleset=ruleset,
+        runner=runner,
+        unsandboxed_reason=unsandboxed,
+        options=options,
+        calibration=calibration,
+    )
+    show = not args.no_progress and args.format == "text" and console.is_terminal
+    report = _run_with_progress(zip_path, setup, show, console)
     if args.format == "json":
         sys.stdout.write(dump_json(report.model_dump(mode="json")) + "\n")
     else:

@@ -51,7 +51,12 @@ class Intake:
     @property
     def runnable(self) -> bool:
         """Everything evaluation needs is present and no error was found."""
-        return self.ok and None not in (self.root, self.manifest, self.model_file, self.checkpoint_file)
+        return self.ok and None not in (
+            self.root,
+            self.manifest,
+            self.model_file,
+            self.checkpoint_file,
+        )
 
     def file_sha256(self, rel: str | None) -> str | None:
         if rel is None or self.root is None or not (self.root / rel).is_file():
@@ -81,7 +86,6 @@ def _common_prefix(members: list[zipread.Member]) -> str:
     if any(m.name == f"{top}/{MANIFEST_NAME}" for m in members):
         return f"{top}/"
     return ""
-
 
 
 def _static_checks(intake: Intake, variant: str) -> None:

@@ -41,7 +41,9 @@ def _team_stem(stem: str, path: str, layout: Layout) -> tuple[int, str] | None:
         layout.findings.append(
             finding("model-file-name", f"'{path}' is not named teamNN_<Name>", path=path)
             if path.startswith("models/")
-            else finding("checkpoint-name-differs", f"'{path}' is not named teamNN_<Name>", path=path)
+            else finding(
+                "checkpoint-name-differs", f"'{path}' is not named teamNN_<Name>", path=path
+            )
         )
         return None
     if len(m.group("id")) != 2:
@@ -76,9 +78,11 @@ def _pick_model(files: list[str], layout: Layout) -> None:
 def _pick_checkpoint(files: list[str], layout: Layout) -> None:
     ckpts = [f for f in files if f.startswith("model_zoo/")]
     if not ckpts:
-        stray = [f for f in files if f.lower().endswith(CHECKPOINT_SUFFIXES + (".pkl", ".bin"))]
+        stray = [f for f in files if f.lower().endswith((*CHECKPOINT_SUFFIXES, ".pkl", ".bin"))]
         hint = f"found {stray[0]}: move it into model_zoo/" if stray else None
-        layout.findings.append(finding("checkpoint-missing", "model_zoo/ holds no checkpoint", hint=hint))
+        layout.findings.append(
+            finding("checkpoint-missing", "model_zoo/ holds no checkpoint", hint=hint)
+        )
         return
     if len(ckpts) > 1:
         layout.findings.append(
@@ -88,9 +92,15 @@ def _pick_checkpoint(files: list[str], layout: Layout) -> None:
     name = ckpts[0]
     suffix = PurePosixPath(name).suffix.lower()
     if suffix not in CHECKPOINT_SUFFIXES:
-        hint = "a .pkl written by torch.save loads the same: rename it .pth" if suffix == ".pkl" else None
+        hint = (
+            "a .pkl written by torch.save loads the same: rename it .pth"
+            if suffix == ".pkl"
+            else None
+        )
         layout.findings.append(
-            finding("checkpoint-extension", f"'{name}' has extension '{suffix}'", path=name, hint=hint)
+            finding(
+                "checkpoint-extension", f"'{name}' has extension '{suffix}'", path=name, hint=hint
+            )
         )
     layout.checkpoint_file = name
 
@@ -102,13 +112,20 @@ def _stray_files(files: list[str], layout: Layout) -> None:
         if name.startswith(("models/", "model_zoo/")) and not name.endswith(".py"):
             continue  # already reported by the model/checkpoint pickers
         if name.endswith((".py", ".pyc", ".pyd", ".so")):
-            if name.startswith("models/") and len([f for f in files if f.startswith("models/")]) > 1:
+            if (
+                name.startswith("models/")
+                and len([f for f in files if f.startswith("models/")]) > 1
+            ):
                 continue  # reported once as model-file-multiple
             layout.findings.append(
-                finding("extra-python-file", f"'{name}' is code outside the one model file", path=name)
+                finding(
+                    "extra-python-file", f"'{name}' is code outside the one model file", path=name
+                )
             )
         elif not _is_extra(name):
-            layout.findings.append(finding("unexpected-file", f"'{name}' is not allowed", path=name))
+            layout.findings.append(
+                finding("unexpected-file", f"'{name}' is not allowed", path=name)
+            )
 
 
 def _names_agree(layout: Layout, manifest: Manifest | None) -> None:
@@ -130,7 +147,11 @@ def _names_agree(layout: Layout, manifest: Manifest | None) -> None:
     if manifest is None:
         return
     for label, parsed in (("model file", model), ("checkpoint", ckpt)):
-        team = (parsed[0] if isinstance(parsed, tuple) else int(parsed.group("id"))) if parsed else None
+        team = (
+            (parsed[0] if isinstance(parsed, tuple) else int(parsed.group("id")))
+            if parsed
+            else None
+        )
         if team is not None and team != manifest.team_id:
             layout.findings.append(
                 finding(

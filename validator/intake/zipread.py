@@ -84,7 +84,9 @@ def _judge(info: zipfile.ZipInfo, name: str, limits: Limits) -> list[Finding]:
     if info.flag_bits & 0x1:
         out.append(finding("zip-encrypted", f"'{name}' is encrypted", path=name))
     if name.lower().endswith(ARCHIVE_SUFFIXES):
-        out.append(finding("zip-nested-archive", f"'{name}' is an archive inside the archive", path=name))
+        out.append(
+            finding("zip-nested-archive", f"'{name}' is an archive inside the archive", path=name)
+        )
     if info.file_size > limits.max_member_bytes:
         out.append(
             finding("zip-too-large", f"'{name}' expands to {info.file_size} bytes", path=name)
@@ -141,9 +143,7 @@ def scan(zip_path: Path, *, limits: Limits) -> ZipScan:
         seen[key] = name
         result.findings.extend(_judge(info, name, limits))
         total += info.file_size
-        result.members.append(
-            Member(name, info.file_size, info.compress_size, info.is_dir(), info)
-        )
+        result.members.append(Member(name, info.file_size, info.compress_size, info.is_dir(), info))
     if total > limits.max_total_bytes:
         result.findings.append(
             finding(

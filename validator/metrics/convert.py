@@ -10,6 +10,7 @@ numbers.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, TypeVar, cast
 
 import cv2
 import numpy as np
@@ -17,6 +18,7 @@ import numpy.typing as npt
 import torch
 
 Uint8Image = npt.NDArray[np.uint8]
+ArrayT = TypeVar("ArrayT", bound=np.ndarray[Any, Any])
 
 
 class ImageReadError(Exception):
@@ -76,9 +78,9 @@ def from_tensor(t: torch.Tensor, data_range: float) -> Uint8Image:
     return np.round(scaled).astype(np.uint8)
 
 
-def mod_crop(img: npt.NDArray[np.generic], scale: int) -> npt.NDArray[np.generic]:
+def mod_crop(img: ArrayT, scale: int) -> ArrayT:
     """Crop the bottom and right edges so height and width are multiples of ``scale``."""
     if scale < 1:
         raise ValueError(f"scale must be positive, got {scale}")
     h, w = img.shape[:2]
-    return img[: h - h % scale, : w - w % scale, ...]
+    return cast(ArrayT, img[: h - h % scale, : w - w % scale, ...])

@@ -7,6 +7,7 @@ can. Reports say so (finding ESR801); use the docker runner for untrusted entrie
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -73,7 +74,13 @@ class LocalRunner:
         return str(mount.host)
 
     def describe(self) -> dict[str, str | None]:
-        return {"image": None, "image_id": None, "base_image": None, "base_digest": None, "lock_sha256": None}
+        return {
+            "image": None,
+            "image_id": None,
+            "base_image": None,
+            "base_digest": None,
+            "lock_sha256": None,
+        }
 
     def run(self, spec: ProcessSpec) -> ProcessOutcome:
         home = tempfile.mkdtemp(prefix=f"esr-{spec.role}-home-")
@@ -113,8 +120,6 @@ class LocalRunner:
     @staticmethod
     def _kill_group(proc: subprocess.Popen[bytes]) -> None:
         """Kill what is left of the group (children the model forked, or all on timeout)."""
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
         proc.wait()

@@ -27,7 +27,9 @@ def _failure_from(exc: BaseException, where: str) -> WorkerFailure:
         and any(m in str(exc).lower() for m in ("out of memory", "can't allocate memory"))
     )
     category = "out_of_memory" if oom else ("load_failed" if where == "load" else "crashed")
-    return WorkerFailure(category=category, message=f"{type(exc).__name__}: {exc}\n{tail}"[:4000], where=where)
+    return WorkerFailure(
+        category=category, message=f"{type(exc).__name__}: {exc}\n{tail}"[:4000], where=where
+    )
 
 
 def _write_result(out_dir: Path, result: WorkerResult) -> None:

@@ -33,7 +33,7 @@ def _driver() -> str | None:
 
 def environment(device: torch.device, config: WorkerConfig) -> Environment:
     cuda = device.type == "cuda"
-    cudnn = torch.backends.cudnn.version() if cuda else None
+    cudnn = torch.backends.cudnn.version() if cuda else None  # type: ignore[no-untyped-call]
     return Environment(
         python=platform.python_version(),
         torch=torch.__version__,

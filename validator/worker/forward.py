@@ -19,7 +19,7 @@ def _padded(model: nn.Module, multiple: int, scale: int) -> Forward:
         ph, pw = (-h) % multiple, (-w) % multiple
         # Reflect needs the pad to be smaller than the side; tiny inputs fall back to replicate.
         mode = "reflect" if ph < h and pw < w else "replicate"
-        y = model(F.pad(x, (0, pw, 0, ph), mode=mode) if ph or pw else x)
+        y: torch.Tensor = model(F.pad(x, (0, pw, 0, ph), mode=mode) if ph or pw else x)
         return y[..., : h * scale, : w * scale]
 
     return run

@@ -33,7 +33,9 @@ def build_model(module: object, manifest: Manifest) -> nn.Module:
         raise LoadError(f"{manifest.class_name} is not defined in the model file")
     model = factory(*manifest.args, **manifest.kwargs)
     if not isinstance(model, nn.Module):
-        raise LoadError(f"{manifest.class_name}(...) returned {type(model).__name__}, not nn.Module")
+        raise LoadError(
+            f"{manifest.class_name}(...) returned {type(model).__name__}, not nn.Module"
+        )
     return model
 
 

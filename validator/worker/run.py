@@ -74,7 +74,9 @@ class Evaluation:
 
     def _load(self) -> torch.nn.Module:
         sub = Path(self.config.submission_dir)
-        model = load_model(sub / self.config.model_file, sub / self.config.checkpoint_file, self.manifest)
+        model = load_model(
+            sub / self.config.model_file, sub / self.config.checkpoint_file, self.manifest
+        )
         return model.to(self.device, dtype=model_dtype(self.manifest))
 
     def _tick(self) -> None:
@@ -102,9 +104,9 @@ class Evaluation:
             stats.sr_file = rel
         self._stats[(split, index)] = stats
 
-    def _timing(self, inputs: dict[str, list[torch.Tensor]], model: torch.nn.Module) -> tuple[
-        dict[str, SplitTimes], dict[str, SplitTimes]
-    ]:
+    def _timing(
+        self, inputs: dict[str, list[torch.Tensor]], model: torch.nn.Module
+    ) -> tuple[dict[str, SplitTimes], dict[str, SplitTimes]]:
         for split in self.config.splits:
             (self.out / "sr" / split).mkdir(parents=True, exist_ok=True)
         forward = make_forward(model, self.manifest.inference, scale=self.manifest.scale)
@@ -199,4 +201,3 @@ class Evaluation:
                     )
                 )
         return records
-

@@ -38,8 +38,8 @@ class Clock:
 
     def time(self, fn: Forward, x: torch.Tensor) -> tuple[torch.Tensor, float]:
         if self.cuda:
-            start = torch.cuda.Event(enable_timing=True)
-            end = torch.cuda.Event(enable_timing=True)
+            start = torch.cuda.Event(enable_timing=True)  # type: ignore[no-untyped-call]
+            end = torch.cuda.Event(enable_timing=True)  # type: ignore[no-untyped-call]
             start.record()
             y = fn(x)
             end.record()
