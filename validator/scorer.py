@@ -48,7 +48,7 @@ def _score_one(req: ScoreRequest, item: ScoreItem) -> ImageScore:
     bicubic = None
     if req.bicubic:
         lr = read_image(Path(req.lr_dir) / item.lr_file)
-        up = upscale(lr, req.scale)[: hr.shape[0], : hr.shape[1]]
+        up: np.ndarray = upscale(lr, req.scale)[: hr.shape[0], : hr.shape[1]]
         if up.shape == hr.shape:
             bicubic = _finite(psnr(up, hr, border=req.border))
     base = base.model_copy(update={"bicubic_psnr": bicubic})
@@ -57,7 +57,7 @@ def _score_one(req: ScoreRequest, item: ScoreItem) -> ImageScore:
     sr = _load_sr(Path(req.sr_dir) / item.sr_file, hr.shape)
     if isinstance(sr, str):
         return base.model_copy(update={"problem": sr})
-    value = psnr(sr, hr, border=req.border)  # type: ignore[arg-type]  # dtype checked above
+    value = psnr(sr, hr, border=req.border)
     update: dict[str, object] = {
         "psnr": _finite(value),
         "identical": math.isinf(value),
