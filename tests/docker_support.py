@@ -103,8 +103,9 @@ class ProbeWorkspace:
 
 @pytest.fixture
 def probe_workspace(tmp_path: Path) -> ProbeWorkspace:
-    ws = ProbeWorkspace(tmp_path, tmp_path / "sub", tmp_path / "lr", tmp_path / "out",
-                        tmp_path / "hr")  # fmt: skip
+    ws = ProbeWorkspace(
+        tmp_path, tmp_path / "sub", tmp_path / "lr", tmp_path / "out", tmp_path / "hr"
+    )
     for path in (ws.sub, ws.lr / "val", ws.out, ws.hr / "val"):
         path.mkdir(parents=True)
     (ws.sub / "model.py").write_text("# a submission\n")

@@ -31,16 +31,18 @@ def _spec(ws: ProbeWorkspace, mode: str, **kw: Any) -> ProcessSpec:
         Mount(ws.out, "/out", read_only=False),
     )
     fields: dict[str, Any] = {"timeout_s": 60.0, "log_limit_bytes": 100_000, **kw}
-    return ProcessSpec(role="worker", module="esr_probe", args=(mode, "/out"), mounts=mounts,
-                       **fields)  # fmt: skip
+    return ProcessSpec(
+        role="worker", module="esr_probe", args=(mode, "/out"), mounts=mounts, **fields
+    )
 
 
 def _managed(engine: Any) -> list[Any]:
     return list(engine.containers.list(all=True, filters={"label": f"{LABEL_MANAGED}=1"}))
 
 
-def _probe(engine: Any, image: Any, ws: ProbeWorkspace, mode: str, *,
-           sandbox: Sandbox = SANDBOX, **kw: Any) -> tuple[ProcessOutcome, dict[str, Any] | None]:  # fmt: skip
+def _probe(
+    engine: Any, image: Any, ws: ProbeWorkspace, mode: str, *, sandbox: Sandbox = SANDBOX, **kw: Any
+) -> tuple[ProcessOutcome, dict[str, Any] | None]:
     before = {c.name for c in _managed(engine)}
     outcome = DockerRunner(image, sandbox=sandbox, client=engine).run(_spec(ws, mode, **kw))
     assert {c.name for c in _managed(engine)} <= before, "the container was left behind"
@@ -60,8 +62,9 @@ def test_image_labels(cpu_image: Any, docker_engine: Any) -> None:
     assert docker_engine.images.get(cpu_image.tag).attrs["Config"]["User"] == "65534:65534"
 
 
-def test_host_config_in_effect(cpu_image: Any, docker_engine: Any,
-                               probe_workspace: ProbeWorkspace) -> None:  # fmt: skip
+def test_host_config_in_effect(
+    cpu_image: Any, docker_engine: Any, probe_workspace: ProbeWorkspace
+) -> None:
     """Read the flags back from the engine while the container runs, not from our kwargs."""
     seen: dict[str, Any] = {}
 
@@ -99,16 +102,18 @@ def test_host_config_in_effect(cpu_image: Any, docker_engine: Any,
     assert report["interfaces"] == ["lo"]
 
 
-def test_network_is_unreachable(cpu_image: Any, docker_engine: Any,
-                                probe_workspace: ProbeWorkspace) -> None:  # fmt: skip
+def test_network_is_unreachable(
+    cpu_image: Any, docker_engine: Any, probe_workspace: ProbeWorkspace
+) -> None:
     outcome, report = _probe(docker_engine, cpu_image, probe_workspace, "network")
     assert outcome.exit_code == 0 and report is not None
     for attempt in ("tcp_1.1.1.1_53", "tcp_pypi", "dns", "udp", "docker_sock"):
         assert report[attempt]["ok"] is False, attempt
 
 
-def test_writes_outside_output_fail(cpu_image: Any, docker_engine: Any,
-                                    probe_workspace: ProbeWorkspace) -> None:  # fmt: skip
+def test_writes_outside_output_fail(
+    cpu_image: Any, docker_engine: Any, probe_workspace: ProbeWorkspace
+) -> None:
     outcome, report = _probe(docker_engine, cpu_image, probe_workspace, "write")
     assert outcome.exit_code == 0 and report is not None
     for target in ("root", "etc_passwd", "harness", "venv", "submission", "lr", "probe"):
@@ -121,50 +126,57 @@ def test_writes_outside_output_fail(cpu_image: Any, docker_engine: Any,
     assert not list(probe_workspace.sub.glob("evil*"))
 
 
-def test_hr_is_not_visible(cpu_image: Any, docker_engine: Any,
-                           probe_workspace: ProbeWorkspace) -> None:  # fmt: skip
+def test_hr_is_not_visible(
+    cpu_image: Any, docker_engine: Any, probe_workspace: ProbeWorkspace
+) -> None:
     outcome, report = _probe(docker_engine, cpu_image, probe_workspace, "hr")
     assert outcome.exit_code == 0 and report is not None
     assert report["hits"] == [] and report["env_hits"] == []
     assert report["lr"] == ["val"]
 
 
-def test_fork_bomb_hits_pids_limit(cpu_image: Any, docker_engine: Any,
-                                   probe_workspace: ProbeWorkspace) -> None:  # fmt: skip
+def test_fork_bomb_hits_pids_limit(
+    cpu_image: Any, docker_engine: Any, probe_workspace: ProbeWorkspace
+) -> None:
     outcome, report = _probe(docker_engine, cpu_image, probe_workspace, "forkbomb")
     assert report is not None and report["error"] == "EAGAIN"
     assert report["children"] < 64
     assert outcome.exit_code == 0 and not outcome.timed_out
 
 
-def test_memory_blowup_is_oom_killed(cpu_image: Any, docker_engine: Any,
-                                     probe_workspace: ProbeWorkspace) -> None:  # fmt: skip
+def test_memory_blowup_is_oom_killed(
+    cpu_image: Any, docker_engine: Any, probe_workspace: ProbeWorkspace
+) -> None:
     outcome, report = _probe(docker_engine, cpu_image, probe_workspace, "oom")
     assert outcome.oom_killed is True
     assert outcome.exit_code == 137 and outcome.signal == 9
     assert report is None
 
 
-def test_infinite_loop_is_killed_at_timeout(cpu_image: Any, docker_engine: Any,
-                                            probe_workspace: ProbeWorkspace) -> None:  # fmt: skip
+def test_infinite_loop_is_killed_at_timeout(
+    cpu_image: Any, docker_engine: Any, probe_workspace: ProbeWorkspace
+) -> None:
     started = time.perf_counter()
     outcome, _ = _probe(docker_engine, cpu_image, probe_workspace, "spin", timeout_s=3.0)
     assert outcome.timed_out is True and outcome.exit_code is None and outcome.signal == 9
     assert 3.0 <= outcome.wall_s < 15 and time.perf_counter() - started < 30
 
 
-def test_stdout_flood_is_truncated(cpu_image: Any, docker_engine: Any,
-                                   probe_workspace: ProbeWorkspace) -> None:  # fmt: skip
-    outcome, report = _probe(docker_engine, cpu_image, probe_workspace, "flood",
-                             log_limit_bytes=10_000)  # fmt: skip
+def test_stdout_flood_is_truncated(
+    cpu_image: Any, docker_engine: Any, probe_workspace: ProbeWorkspace
+) -> None:
+    outcome, report = _probe(
+        docker_engine, cpu_image, probe_workspace, "flood", log_limit_bytes=10_000
+    )
     assert outcome.exit_code == 0 and report == {"flooded": True}
     assert outcome.log_truncated is True
     assert len(outcome.log_tail.encode()) <= 10_000
     assert outcome.log_tail.rstrip().endswith("THE-END")
 
 
-def test_output_is_capped(cpu_image: Any, docker_engine: Any,
-                          probe_workspace: ProbeWorkspace) -> None:  # fmt: skip
+def test_output_is_capped(
+    cpu_image: Any, docker_engine: Any, probe_workspace: ProbeWorkspace
+) -> None:
     outcome, report = _probe(docker_engine, cpu_image, probe_workspace, "bigout")
     assert report is not None
     assert report["written_mb"] <= 64
@@ -175,23 +187,28 @@ def test_output_is_capped(cpu_image: Any, docker_engine: Any,
     assert (probe_workspace.out / "config.json").read_text() == "{}"
 
 
-def test_removed_when_start_fails(cpu_image: Any, docker_engine: Any,
-                                  probe_workspace: ProbeWorkspace) -> None:  # fmt: skip
+def test_removed_when_start_fails(
+    cpu_image: Any, docker_engine: Any, probe_workspace: ProbeWorkspace
+) -> None:
     """A mount source that does not exist makes create or start fail: nothing is left."""
     from validator.errors import EnvironmentProblem
 
     spec = _spec(probe_workspace, "noop")
-    broken = ProcessSpec(**{**spec.__dict__, "mounts": (*spec.mounts,
-                            Mount(Path("/nonexistent/esr"), "/nope"))})  # fmt: skip
+    broken = ProcessSpec(
+        **{**spec.__dict__, "mounts": (*spec.mounts, Mount(Path("/nonexistent/esr"), "/nope"))}
+    )
     with pytest.raises(EnvironmentProblem):
         DockerRunner(cpu_image, sandbox=SANDBOX, client=docker_engine).run(broken)
     assert _managed(docker_engine) == []
     assert sorted(p.name for p in probe_workspace.out.iterdir()) == ["config.json"]
 
 
-def test_removed_on_keyboard_interrupt(cpu_image: Any, docker_engine: Any,
-                                       probe_workspace: ProbeWorkspace,
-                                       monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_removed_on_keyboard_interrupt(
+    cpu_image: Any,
+    docker_engine: Any,
+    probe_workspace: ProbeWorkspace,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Ctrl-C while waiting for the process: the container goes, the output dir comes back."""
     runner = DockerRunner(cpu_image, sandbox=SANDBOX, client=docker_engine)
     real = runner._supervise
@@ -208,8 +225,7 @@ def test_removed_on_keyboard_interrupt(cpu_image: Any, docker_engine: Any,
     assert real is not None
 
 
-def test_noop_overhead(cpu_image: Any, docker_engine: Any,
-                       probe_workspace: ProbeWorkspace) -> None:  # fmt: skip
+def test_noop_overhead(cpu_image: Any, docker_engine: Any, probe_workspace: ProbeWorkspace) -> None:
     outcome, report = _probe(docker_engine, cpu_image, probe_workspace, "noop")
     assert outcome.exit_code == 0 and report is not None
     assert outcome.wall_s < 30

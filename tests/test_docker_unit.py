@@ -58,9 +58,14 @@ def test_tag_format_and_stability(src: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "rel", ["docker/Dockerfile", "docker/requirements-cpu.lock", "validator/runners/docker.py",
-            "schemas/worker.py"],
-)  # fmt: skip
+    "rel",
+    [
+        "docker/Dockerfile",
+        "docker/requirements-cpu.lock",
+        "validator/runners/docker.py",
+        "schemas/worker.py",
+    ],
+)
 def test_tag_follows_every_input(src: Path, rel: str) -> None:
     before = image.image_tag("cpu", src)
     (src / rel).write_text((src / rel).read_text() + "# changed\n")
@@ -105,10 +110,13 @@ def test_stage_context_layout(src: Path, tmp_path: Path) -> None:
     ctx = image.stage_context("cpu", tmp_path / "ctx", src)
     found = sorted(p.relative_to(ctx).as_posix() for p in ctx.rglob("*") if p.is_file())
     assert found == [
-        "docker/Dockerfile", "docker/requirements-cpu.lock", "schemas/worker.py",
-        "validator/__init__.py", "validator/runners/docker.py",
+        "docker/Dockerfile",
+        "docker/requirements-cpu.lock",
+        "schemas/worker.py",
+        "validator/__init__.py",
+        "validator/runners/docker.py",
         "wheels/numpy-2-py3-none-any.whl",
-    ]  # fmt: skip
+    ]
 
 
 def _spec(**kw: object) -> ProcessSpec:
@@ -145,8 +153,10 @@ def test_create_kwargs_lock_down() -> None:
     assert kw["labels"]["io.esr-validator.managed"] == "1"
     mounts = {m["Target"]: (m["Source"], m["ReadOnly"]) for m in kw["mounts"]}
     assert mounts == {
-        "/submission": ("/h/sub", True), "/lr": ("/h/lr", True), "/out": ("/h/out", False),
-    }  # fmt: skip
+        "/submission": ("/h/sub", True),
+        "/lr": ("/h/lr", True),
+        "/out": ("/h/out", False),
+    }
     assert kw["log_config"]["Type"] == "json-file"
     assert {u["Name"] for u in kw["ulimits"]} == {"fsize", "core"}
 
@@ -170,7 +180,7 @@ def test_container_names_are_unique() -> None:
 
 def test_unit_tests_cannot_start_containers() -> None:
     client = docker.APIClient(base_url="unix:///nonexistent.sock", version="1.41")
-    with pytest.raises(RuntimeError, match="mark it @pytest.mark.docker"):
+    with pytest.raises(RuntimeError, match=r"mark it @pytest\.mark\.docker"):
         client.create_container("busybox")
 
 
@@ -180,7 +190,7 @@ class _Fake:
 
 def test_select_local_requested(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(select, "_local", _Fake)
-    chosen = select.select_runner(None, env={"ESR_RUNNER": "local"})
+    chosen = select.select_runner(None, env={"RUNNER": "local"})
     assert isinstance(chosen.runner, _Fake) and "requested" in (chosen.unsandboxed_reason or "")
 
 

@@ -86,8 +86,20 @@ class OutputDir:
         with image.open("wb") as f:
             f.truncate(self.limit_bytes)
         owner = f"root_owner={self.uid}:{self.gid}"
-        _run("mkfs.ext4", "-q", "-F", "-m", "0", "-N", str(MAX_FILES), "-O", "^has_journal",
-             "-E", owner, str(image))  # fmt: skip
+        _run(
+            "mkfs.ext4",
+            "-q",
+            "-F",
+            "-m",
+            "0",
+            "-N",
+            str(MAX_FILES),
+            "-O",
+            "^has_journal",
+            "-E",
+            owner,
+            str(image),
+        )
         self.host.rename(staging)  # keep the caller's files (config) aside meanwhile
         self.host.mkdir()
         _run("mount", "-o", "loop,nosuid,nodev,noexec", str(image), str(self.host))

@@ -170,10 +170,16 @@ class DockerRunner:
             spec, image=self.image.tag, name=container_name(spec.role), sandbox=self.sandbox
         )
         outs = [
-            OutputDir(m.host, limit_mb=self.sandbox.output_mb, uid=uid, gid=gid,
-                      mode=self.sandbox.output_cap)
-            for m in spec.mounts if not m.read_only
-        ]  # fmt: skip
+            OutputDir(
+                m.host,
+                limit_mb=self.sandbox.output_mb,
+                uid=uid,
+                gid=gid,
+                mode=self.sandbox.output_cap,
+            )
+            for m in spec.mounts
+            if not m.read_only
+        ]
         errors = _engine.sdk().errors
         details = {"container": kwargs["name"]}
         try:

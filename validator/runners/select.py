@@ -2,7 +2,7 @@
 
 ``select_runner`` returns the runner and, when it is not sandboxed, the reason, so the
 caller can report finding ESR801 (``not-sandboxed``) with it. The preference comes from the
-caller (``--runner``), else from the environment variable ``ESR_RUNNER``, else ``auto``:
+caller (``--runner``), else from the environment variable ``RUNNER``, else ``auto``:
 
 - ``docker``: an engine must answer and the image must exist or be buildable, or the run
   fails (EnvironmentProblem): asking for a sandbox never silently yields none;
@@ -24,7 +24,7 @@ from validator.runners.base import Runner
 from validator.runners.image import Variant
 
 Preference = Literal["auto", "docker", "local"]
-RUNNER_ENV = "ESR_RUNNER"
+RUNNER_ENV = "RUNNER"
 REQUIRE_ENV = "ESR_REQUIRE_DOCKER"
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def _preference(preference: str | None, env: Mapping[str, str]) -> Preference:
     value = (preference or env.get(RUNNER_ENV) or "auto").strip().lower()
     if value not in ("auto", "docker", "local"):
         raise UsageError(
-            f"unknown runner {value!r}", hint="choose auto, docker or local (--runner/ESR_RUNNER)"
+            f"unknown runner {value!r}", hint="choose auto, docker or local (--runner or RUNNER)"
         )
     return value  # type: ignore[return-value]
 
