@@ -90,6 +90,44 @@ def _add_simple(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.set_defaults(command="verify")
 
 
+def _add_batch(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("batch", help="validate every zip of a folder, resumably, and rank them")
+    p.add_argument("dir", help="folder of submission zips")
+    p.add_argument("--out", required=True, help="output folder (reports, state, leaderboard)")
+    p.add_argument("--ruleset", default=None, help="challenge ruleset (see `rulesets`)")
+    p.add_argument("--key", help="private key to sign the reports with")
+    p.add_argument("--data-dir", help="folder with the *_LR/*_HR splits (default: smoke set)")
+    p.add_argument("--runs", type=int, default=5, help="timed runs per protocol (default 5)")
+    p.add_argument("--warmup", type=int, default=3, help="warm-up images, stable protocol")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--gpus", help="GPU indices to use, e.g. 0,1 (default: every visible one)")
+    p.add_argument("--cudnn-benchmark", action="store_true", help="official default is off")
+    p.add_argument("--timeout", type=float, default=1800.0, help="per submission, in seconds")
+    p.add_argument("--ssim", action="store_true", help="also compute SSIM and Y-PSNR")
+    p.add_argument("--runner", choices=("auto", "docker", "local"), default=None)
+    p.add_argument("--executor", choices=("local", "ray"), default="local")
+    p.add_argument("--ray-address", help="join this Ray cluster (default: $RAY_ADDRESS)")
+    p.add_argument("--ray-num-gpus", type=int, help="GPUs of a Ray started here (testing)")
+    p.add_argument("--ray-num-cpus", type=int, help="CPUs of a Ray started here")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(command="batch")
+
+
+def _add_pr(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("pr", help="check the models a pull request adds (GitHub Actions)")
+    p.add_argument("--repo", required=True, help="checkout of the challenge repository")
+    p.add_argument("--base", required=True, help="the pull request's base commit")
+    p.add_argument("--out", help="write the zips, reports, pr.json and summary.md here")
+    p.add_argument("--format", choices=(*FORMATS, "github"), default="text")
+    p.add_argument("--runs", type=int, default=1, help="timed runs per protocol (default 1)")
+    p.add_argument("--warmup", type=int, default=1, help="warm-up images, stable protocol")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
+    p.add_argument("--runner", choices=("auto", "docker", "local"), default=None)
+    p.add_argument("--ruleset", default=None, help="challenge ruleset (see `rulesets`)")
+    p.add_argument("--timeout", type=float, default=900.0, help="per team, in seconds")
+    p.set_defaults(command="pr")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="esr-validator",
@@ -102,6 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_pack(sub)
     _add_validate(sub)
     _add_simple(sub)
+    _add_pr(sub)
+    _add_batch(sub)
     return parser
 
 

@@ -1,0 +1,118 @@
+"""What a person sees during a batch: an overall bar, one bar per running submission, a
+line per finished one, and the summary table drawn from the same outcomes as the exit code.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+UNDONE = "undone"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    name: str
+    category: str  # "ok", a failure category, or "undone"
+    status: str  # the report's status, or "undone"
+    new: bool  # validated in this run (False: an earlier run's report was kept)
+    message: str = ""
+
+
+class Display:
+    """Thread-safe: executors may report start and progress from worker threads."""
+
+    def __init__(self, console: Console, *, live: bool) -> None:
+        self.console = console
+        self.live = live
+        self.lock = threading.Lock()
+        self.bar = Progress(
+            TextColumn("{task.description:<28}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[note]}"),
+            TimeElapsedColumn(),
+            console=console,
+            disable=not live,
+        )
+        self.overall: TaskID | None = None
+        self.tasks: dict[str, TaskID] = {}
+
+    def __enter__(self) -> Display:
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.__exit__(None, None, None)
+
+    def begin(self, total: int, *, skipped: int) -> None:
+        note = f"{skipped} already done" if skipped else ""
+        self.overall = self.bar.add_task("submissions", total=total, note=note)
+
+    def started(self, name: str, *, where: str) -> None:
+        with self.lock:
+            self.tasks[name] = self.bar.add_task(f"  {name[:26]}", total=None, note=where)
+
+    def progress(self, name: str, done: int, total: int) -> None:
+        with self.lock:
+            task = self.tasks.get(name)
+            if task is not None:
+                self.bar.update(task, completed=done, total=total)
+
+    def ended(self, outcome: Outcome) -> None:
+        with self.lock:
+            task = self.tasks.pop(outcome.name, None)
+            if task is not None:
+                self.bar.remove_task(task)
+            if self.overall is not None:
+                self.bar.advance(self.overall)
+        mark = {"ok": "[green]ok[/]", UNDONE: "[yellow]undone[/]"}.get(
+            outcome.category, f"[red]{outcome.category}[/]"
+        )
+        first = outcome.message.strip().splitlines()[0] if outcome.message.strip() else ""
+        detail = f": {first[:120]}" if first else ""
+        self.console.print(f"{outcome.name}: {mark}{detail}", markup=True, highlight=False)
+
+
+def summary_table(outcomes: Sequence[Outcome]) -> Table:
+    total = Counter(o.category for o in outcomes)
+    new = Counter(o.category for o in outcomes if o.new)
+    table = Table(title="batch summary", title_justify="left")
+    table.add_column("outcome")
+    table.add_column("submissions", justify="right")
+    table.add_column("validated now", justify="right")
+    table.add_column("from earlier runs", justify="right")
+    order = [
+        "ok",
+        "below_gate",
+        "bad_output",
+        "invalid_package",
+        "crashed",
+        "timeout",
+        "out_of_memory",
+        UNDONE,
+    ]
+    for category in sorted(total, key=lambda c: (order.index(c) if c in order else 99, c)):
+        earlier = total[category] - new[category] if category != UNDONE else 0
+        table.add_row(category, str(total[category]), str(new[category]), str(earlier))
+    table.add_row(
+        "all",
+        str(len(outcomes)),
+        str(sum(new.values())),
+        str(len(outcomes) - sum(new.values()) - total[UNDONE]),
+        style="bold",
+    )
+    return table
