@@ -18,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.subs
 from tests import subs
 from validator.intake.check import run_intake
 

@@ -58,6 +58,9 @@ def _add_validate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("zip", help="submission zip")
     p.add_argument("--data-dir", help="folder with the *_LR/*_HR splits (default: smoke set)")
     p.add_argument("--runs", type=int, default=5, help="timed runs per protocol (default 5)")
+    p.add_argument(
+        "--stable-runs", type=int, default=None, help="runs of the stable protocol (default: --runs)"
+    )
     p.add_argument("--warmup", type=int, default=3, help="warm-up images, stable protocol")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     p.add_argument("--cudnn-benchmark", action="store_true", help="official default is off")
@@ -98,6 +101,9 @@ def _add_batch(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--key", help="private key to sign the reports with")
     p.add_argument("--data-dir", help="folder with the *_LR/*_HR splits (default: smoke set)")
     p.add_argument("--runs", type=int, default=5, help="timed runs per protocol (default 5)")
+    p.add_argument(
+        "--stable-runs", type=int, default=None, help="runs of the stable protocol (default: --runs)"
+    )
     p.add_argument("--warmup", type=int, default=3, help="warm-up images, stable protocol")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--gpus", help="GPU indices to use, e.g. 0,1 (default: every visible one)")

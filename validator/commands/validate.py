@@ -39,9 +39,11 @@ def _device(arg: str) -> tuple[str, int | None]:
 def _options(args: argparse.Namespace, gpu: int | None, *, legacy_flops: bool) -> EvalOptions:
     if not 1 <= args.runs <= 50:
         raise UsageError("--runs must be between 1 and 50")
+    if args.stable_runs is not None and not 0 <= args.stable_runs <= 50:
+        raise UsageError("--stable-runs must be between 0 and 50")
     return EvalOptions(
         runs=args.runs,
-        stable_runs=args.runs,
+        stable_runs=args.runs if args.stable_runs is None else args.stable_runs,
         warmup=args.warmup,
         gpu=gpu,
         cudnn_benchmark=args.cudnn_benchmark,
