@@ -134,21 +134,6 @@ def _add_pr(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(command="pr")
 
 
-def _add_pr(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("pr", help="check the models a pull request adds (GitHub Actions)")
-    p.add_argument("--repo", required=True, help="checkout of the challenge repository")
-    p.add_argument("--base", required=True, help="the pull request's base commit")
-    p.add_argument("--out", help="write the zips, reports, pr.json and summary.md here")
-    p.add_argument("--format", choices=(*FORMATS, "github"), default="text")
-    p.add_argument("--runs", type=int, default=1, help="timed runs per protocol (default 1)")
-    p.add_argument("--warmup", type=int, default=1, help="warm-up images, stable protocol")
-    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
-    p.add_argument("--runner", choices=("auto", "docker", "local"), default=None)
-    p.add_argument("--ruleset", default=None, help="challenge ruleset (see `rulesets`)")
-    p.add_argument("--timeout", type=float, default=900.0, help="per team, in seconds")
-    p.set_defaults(command="pr")
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="esr-validator",
@@ -161,7 +146,6 @@ def build_parser() -> argparse.ArgumentParser:
     _add_pack(sub)
     _add_validate(sub)
     _add_simple(sub)
-    _add_pr(sub)
     _add_pr(sub)
     _add_batch(sub)
     return parser
