@@ -26,7 +26,6 @@ CI = ROOT / ".github" / "workflows" / "ci.yml"
 EXAMPLE = ROOT / "examples" / "challenge-repo" / ".github" / "workflows" / "check-submission.yml"
 WORKFLOWS = [CI, EXAMPLE]
 USES = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<ref>\S+)(?P<comment>\s+#.*)?$")
-EXPR = re.compile(r"\$\{\{\s*(?P<expr>.*?)\s*\}\}")
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -131,6 +130,13 @@ def test_example_workflow_is_unprivileged() -> None:
         assert checkout["with"]["persist-credentials"] is False
         assert checkout["with"]["fetch-depth"] == 0
         assert validate["with"]["base"] == "${{ github.event.pull_request.base.sha }}"
+
+
+def test_actionlint_knows_the_gpu_label() -> None:
+    for config in (ROOT / ".github", EXAMPLE.parent.parent):
+        labels = _load(config / "actionlint.yaml")["self-hosted-runner"]["labels"]
+        runs_on = _load(EXAMPLE)["jobs"]["gpu-timing"]["runs-on"]
+        assert set(runs_on) - {"self-hosted", "linux", "x64"} <= set(labels)
 
 
 def test_gpu_job_is_gated_and_sandboxed() -> None:
