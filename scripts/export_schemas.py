@@ -12,6 +12,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from schemas.manifest import Manifest
+from schemas.pr import PrCheck
 from schemas.report import Report
 from schemas.scorer import ScoreOutput, ScoreRequest
 from schemas.worker import WorkerConfig, WorkerResult
@@ -23,6 +24,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "worker_result": WorkerResult,
     "score_request": ScoreRequest,
     "score_output": ScoreOutput,
+    "pr": PrCheck,
 }
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 
