@@ -129,6 +129,7 @@ def test_example_workflow_is_unprivileged() -> None:
         assert checkout["uses"].startswith("actions/checkout@")
         assert checkout["with"]["persist-credentials"] is False
         assert checkout["with"]["fetch-depth"] == 0
+        assert checkout["with"]["ref"] == "${{ github.event.pull_request.head.sha }}"
         assert validate["with"]["base"] == "${{ github.event.pull_request.base.sha }}"
 
 
