@@ -104,7 +104,10 @@ def _load_manifest(repo: Path, asm: Assembly) -> None:
     data = path.read_bytes()
     asm.manifest_text = data.decode("utf-8", errors="replace")
     asm.manifest, problems = parse_manifest(data)
-    asm.findings += [asm.to_repo(f) for f in problems]
+    asm.findings += [
+        asm.to_repo(f) if f.path else f.model_copy(update={"path": asm.manifest_file})
+        for f in problems
+    ]
     m = asm.manifest
     if m is not None and m.team_id != asm.team.team_id:
         asm.findings.append(
