@@ -220,3 +220,35 @@ def test_layout_findings(path: str, code: str) -> None:
     grouping = group_changes([Change("A", path)])
     found = grouping.findings + [f for t in grouping.teams.values() for f in t.findings]
     assert [(f.code, f.path) for f in found] == [(code, path)]
+
+
+TOML = """\
+# team 16
+team_id = 16
+"data_range" = 2.0
+kwargs = { num_feat = 8 }
+
+[checkpoint]
+key = "params"
+
+[inference]
+tile = 64
+"""
+
+
+@pytest.mark.parametrize(
+    ("key", "line"),
+    [
+        ("team_id", 2),
+        ("data_range", 3),
+        ("kwargs.num_feat", 4),  # inline table: the line that opens it
+        ("checkpoint.key", 7),
+        ("checkpoint.strict", 6),  # not written: its table's header
+        ("inference.tile", 10),
+        ("model_name", None),
+    ],
+)
+def test_manifest_key_lines(key: str, line: int | None) -> None:
+    from validator.github.tomlines import key_line
+
+    assert key_line(TOML, key) == line
