@@ -203,25 +203,47 @@ class Evaluation:
                 )
         return items
 
-    def _score(self, result: WorkerResult) -> ScoreOutput:
+    def _score(self, result: WorkerResult) -> tuple[ScoreOutput | None, list[Finding]]:
+        """Score in-process when the runner is local, else in a second, submission-free sandbox."""
         assert self.intake.manifest is not None
+        hr = Mount(self.dataset.root, "/data", read_only=True)
+        lr = Mount(self.ws / "lr", "/lr", read_only=True)
+        sr = Mount(self.ws / "out", "/sr", read_only=True)
+        box = Mount(self.ws / "score", "/score", read_only=False)
+        view = self.runner.path_in_view if self.runner.sandboxed else (lambda m: str(m.host))
         request = ScoreRequest(
-            hr_dir=str(self.dataset.root),
-            lr_dir=str(self.ws / "lr"),
-            sr_dir=str(self.ws / "out"),
-            out_file=str(self.ws / "score.json"),
+            hr_dir=view(hr),
+            lr_dir=view(lr),
+            sr_dir=view(sr),
+            out_file=f"{view(box)}/score.json",
             scale=self.intake.manifest.scale,
             ssim=self.options.ssim,
             items=self._score_items(result),
         )
-        scorer = getattr(self.runner, "score", None)
-        return scorer(request) if callable(scorer) else score(request)
+        if not self.runner.sandboxed:
+            return score(request), []
+        box.host.mkdir()
+        box.host.chmod(0o777)  # the scorer container runs as an unprivileged user too
+        (box.host / "request.json").write_text(request.model_dump_json())
+        spec = ProcessSpec(
+            role="scorer",
+            module="validator.scorer",
+            args=(f"{view(box)}/request.json",),
+            mounts=(hr, lr, sr, box),
+            timeout_s=self.options.timeout_s,
+        )
+        outcome = self.runner.run(spec)
+        out = box.host / "score.json"
+        if outcome.exit_code != 0 or not out.is_file():
+            return None, process_findings(outcome, role="scorer")
+        return ScoreOutput.model_validate_json(out.read_bytes()), []
 
     def run(self, progress: Progress | None = None) -> Evaluated:
         try:
             result, problems, wall = self._run_worker(progress)
             if result is None or result.status != "ok":
                 return Evaluated(result, None, problems, wall)
-            return Evaluated(result, self._score(result), problems, wall)
+            scores, scoring_problems = self._score(result)
+            return Evaluated(result, scores, problems + scoring_problems, wall)
         finally:
             shutil.rmtree(self.ws, ignore_errors=True)
