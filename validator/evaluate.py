@@ -125,6 +125,10 @@ class Evaluation:
         out = self.ws / "out"
         out.mkdir()
         out.chmod(0o777)  # the sandboxed worker runs as an unprivileged user
+        if self.runner.sandboxed:
+            # The container's unprivileged user must read the (read-only) submission mount.
+            assert self.intake.root is not None
+            self.intake.root.chmod(0o755)
         sub, lr, outm = self._mounts()
         view = self.runner.path_in_view
         assert self.intake.manifest and self.intake.model_file and self.intake.checkpoint_file

@@ -47,12 +47,20 @@ def run_options(setup: Setup) -> RunOptions:
     )
 
 
+def runner_info(runner: Runner) -> RunnerInfo:
+    facts = runner.describe()
+    fields = ("image", "image_id", "base_image", "base_digest", "lock_sha256")
+    return RunnerInfo(
+        kind=runner.kind, sandboxed=runner.sandboxed, **{k: facts.get(k) for k in fields}
+    )
+
+
 def validate_zip(zip_path: Path, setup: Setup, *, progress: Progress | None = None) -> Report:
     runner = setup.runner
     ctx = RunContext(
         started_at=now(),
         dataset=dataset_info(setup.dataset, smoke=setup.smoke),
-        runner=RunnerInfo(kind=runner.kind, sandboxed=runner.sandboxed, **runner.describe()),
+        runner=runner_info(runner),
         options=run_options(setup),
     )
     with run_intake(zip_path, scales=tuple(setup.ruleset.scales)) as intake:
