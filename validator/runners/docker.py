@@ -156,7 +156,6 @@ class DockerRunner:
 
     def describe(self) -> dict[str, str | None]:
         return {
-            "runner": "docker",
             "image": self.image.tag,
             "image_id": self.image.image_id,
             "base_image": self.image.base_image,
