@@ -106,13 +106,25 @@ def metrics_table(report: Report) -> Table:
     return table
 
 
+def scoring_line(report: Report) -> str:
+    sc = report.scoring
+    assert sc is not None
+    parts = ", ".join(f"{k} {v:.4g}" for k, v in sc.scores.items())
+    line = f"ruleset {sc.ruleset} {sc.ruleset_version}: {parts}"
+    if sc.calibrated_scores:
+        cal = ", ".join(f"{k} {v:.4g}" for k, v in sc.calibrated_scores.items())
+        line += f"\n  calibrated to the baseline timed here: {cal}"
+    if not sc.on_reference_device:
+        line += f"\n  (measured off the reference {sc.reference_device}: runtime scores not official)"
+    verdict = "[green]eligible[/]" if sc.eligible else "[red]not eligible[/]: " + "; ".join(sc.reasons)
+    return line + "\n  verdict: " + verdict
+
+
 def print_report(console: Console, report: Report) -> None:
     if report.splits or report.complexity:
         console.print(metrics_table(report))
     if report.scoring is not None:
-        sc = report.scoring
-        parts = ", ".join(f"{k} {v:.4f}" for k, v in sc.scores.items())
-        console.print(f"ruleset {sc.ruleset}: {parts}; eligible: {sc.eligible}")
+        console.print(scoring_line(report))
     if report.runner is not None and not report.runner.sandboxed:
         console.print("[bold yellow]NOT SANDBOXED:[/] the model ran as a plain local process")
     print_findings(console, report.findings, subject=report.submission.zip_name)
