@@ -115,7 +115,7 @@ def scoring_line(report: Report) -> str:
         cal = ", ".join(f"{k} {v:.4g}" for k, v in sc.calibrated_scores.items())
         line += f"\n  calibrated to the baseline timed here: {cal}"
     if not sc.on_reference_device:
-        line += f"\n  (not measured on the reference {sc.reference_device}: runtime scores unofficial)"
+        line += f"\n  (not on the reference {sc.reference_device}: runtime scores unofficial)"
     reasons = "; ".join(sc.reasons)
     verdict = "[green]eligible[/]" if sc.eligible else f"[red]not eligible[/]: {reasons}"
     return line + "\n  verdict: " + verdict
