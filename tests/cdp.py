@@ -69,7 +69,10 @@ class Page:
             port = self._port(profile / "DevToolsActivePort")
             self.ws = websocket.create_connection(self._page_socket(port), timeout=30)
             self.call("Runtime.enable")
-            self.wait_for("document.readyState === 'complete'")
+            # The first document may still be about:blank, which is "complete" too.
+            self.wait_for(
+                f"location.href === {json.dumps(url)} && document.readyState === 'complete'"
+            )
         except BaseException:
             self.close()
             raise

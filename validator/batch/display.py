@@ -84,7 +84,13 @@ class Display:
         )
         first = outcome.message.strip().splitlines()[0] if outcome.message.strip() else ""
         detail = f": {first[:120]}" if first else ""
-        self.console.print(f"{outcome.name}: {mark}{detail}", markup=True, highlight=False)
+        self.console.print(
+            f"{outcome.name}: {mark}{detail}",
+            markup=True,
+            highlight=False,
+            no_wrap=True,
+            overflow="ellipsis",
+        )
 
 
 def summary_table(outcomes: Sequence[Outcome]) -> Table:

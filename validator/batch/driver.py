@@ -110,6 +110,7 @@ def run_batch(
     t0 = time.perf_counter()
     out.prepare()
     with out.locked():
+        out.drop_temporaries()
         jobs = plan(find_zips(zips_dir), identity)
         earlier = {j.name: m for j in jobs if (m := out.done(j.key)) is not None}
         todo = [j for j in jobs if j.name not in earlier]

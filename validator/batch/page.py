@@ -7,6 +7,7 @@ Every text from a submission (team and model names, failure messages) goes throu
 from __future__ import annotations
 
 from html import escape
+from urllib.parse import quote
 
 from validator.batch.leaderboard import Board, Entry
 from validator.batch.plot import scatter_svg
@@ -20,7 +21,8 @@ table{border-collapse:collapse;margin:12px 0}
 th,td{border-bottom:1px solid #ddd;padding:4px 8px;text-align:right;white-space:nowrap}
 td.t,th.t{text-align:left}th{cursor:pointer;background:#f4f4f4;user-select:none}
 th[aria-sort=ascending]::after{content:" \\25B2"}th[aria-sort=descending]::after{content:" \\25BC"}
-tr.failed td{color:#999}td.note{color:#777;white-space:normal;max-width:28em;text-align:left}
+tr.failed td{color:#999}
+td.note{color:#777;white-space:normal;min-width:18em;max-width:30em;text-align:left}
 svg text{font-size:11px;fill:#444}svg .axis{font-size:12px}
 svg .frame{fill:none;stroke:#999}svg .grid{stroke:#eee}
 circle.ranked{fill:#1f77b4;stroke:#fff}circle.unranked{fill:#bbb;stroke:#666}
@@ -63,11 +65,12 @@ def _td(text: str, sort: object, *, num: bool, extra: str = "") -> str:
 def _row(e: Entry, board: Board) -> str:
     main = board.tracks[0].name
     team = "" if e.team_name is None else escape(e.team_name)
+    outcome = e.failure or ("ok" if e.status == "evaluated" else e.status)
     cells = [
         _td(str(e.ranks.get(main) or "–"), e.ranks.get(main), num=True),
-        _td(escape(e.name), e.name, num=False),
+        _td(f'<a href="{escape(quote(e.report))}">{escape(e.name)}</a>', e.name, num=False),
         _td(team, e.team_name or "", num=False),
-        _td(escape(e.failure or e.status), e.failure or e.status, num=False),
+        _td(escape(outcome), outcome, num=False),
     ]
     cells += [_td(fmt(e.psnr.get(s)), e.psnr.get(s), num=True) for s in board.splits]
     cells += [
@@ -82,9 +85,8 @@ def _row(e: Entry, board: Board) -> str:
     ]
     failed = e.failure not in (None, "below_gate")
     note = _first_line(e.failure_message) if failed else e.notes.get(main, "")
-    cells.append(_td(escape(note[:300]), note[:300], num=False, extra="note"))
-    link = f'<a href="{escape(e.report)}">report</a>'
-    cells.append(_td(link, e.report, num=False))
+    note = note if len(note) <= 140 else note[:139] + "…"
+    cells.append(_td(escape(note), note, num=False, extra="note"))
     cls = ' class="failed"' if failed else ""
     return f"<tr{cls}>" + "".join(cells) + "</tr>"
 
@@ -95,7 +97,7 @@ def _header(board: Board) -> str:
     heads += [_th(f"PSNR {s}", num=True) for s in board.splits]
     heads += [_th(x, num=True) for x in ("runtime ms", "FLOPs G", "params M", "score")]
     heads += [_th(f"rank {t.name}", num=True) for t in board.tracks[1:]]
-    heads += [_th("note", num=False), _th("report", num=False)]
+    heads.append(_th("note", num=False))
     return "<tr>" + "".join(heads) + "</tr>"
 
 
@@ -111,7 +113,7 @@ def html_text(board: Board) -> str:
 <h1>{escape(board.title)}</h1>
 <p class="meta">Ruleset {escape(board.ruleset)} {escape(board.ruleset_version)};
 {len(board.entries)} submissions; the main-track score is {better} is better.
-Click a column header to sort.</p>
+Click a column header to sort, an entry for its report.</p>
 <table id="board" class="sortable"><thead>{_header(board)}</thead>
 <tbody>
 {rows}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from html import escape
+from urllib.parse import quote
 
 from validator.batch.leaderboard import Board, Entry
 
@@ -79,8 +80,9 @@ def scatter_svg(board: Board) -> str:
     for entry, x, y in points:
         ranked = entry.ranks.get(main) is not None
         title = f"{entry.name} — {entry.team_name or ''}: {x:.3f} ms, {y:.3f} dB"
+        href = escape(quote(entry.report))
         parts.append(
-            f'<a href="{escape(entry.report)}"><circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="6" '
+            f'<a href="{href}"><circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="6" '
             f'class="{"ranked" if ranked else "unranked"}" data-entry="{escape(entry.name)}">'
             f"<title>{escape(title)}</title></circle></a>"
         )

@@ -98,7 +98,11 @@ class RayExecutor:
         while todo or pending:
             while todo and len(pending) < width:
                 job = todo.pop(0)
-                data = job.zip_path.read_bytes()
+                try:
+                    data = job.zip_path.read_bytes()
+                except OSError as exc:
+                    events.undone(job, f"cannot read {job.zip_path}: {exc.strerror}")
+                    continue
                 pending[task.remote(spec_ref, job.zip_path.name, data)] = job
                 events.started(job, where="ray")
             done, _ = ray.wait(list(pending), num_returns=1)

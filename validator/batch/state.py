@@ -62,7 +62,9 @@ class OutDir:
             self.state.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise InputError(f"cannot create {self.root}: {exc.strerror}") from None
-        # Temporary files of writes a killed run never finished: never read, safe to drop.
+
+    def drop_temporaries(self) -> None:
+        """Remove what the writes of a killed run left; only call it holding the lock."""
         for folder in (self.root, self.reports, self.state):
             for tmp in folder.glob(".*.tmp"):
                 tmp.unlink(missing_ok=True)
