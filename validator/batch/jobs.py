@@ -16,12 +16,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from schemas.report import Failure, Report, RunnerInfo, SubmissionInfo
+from schemas.report import Failure, Report, SubmissionInfo
 from validator import __version__
 from validator.batch.keys import sha256_file
 from validator.errors import EnvironmentProblem
 from validator.evaluate import Progress, dataset_info
-from validator.pipeline import Setup, run_options, validate_zip
+from validator.pipeline import Setup, run_options, runner_info, validate_zip
 from validator.report import now
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,6 @@ def error_report(
         digest = sha256_file(zip_path)
     except OSError:
         digest = "0" * 64
-    runner = setup.runner
     return Report(
         validator_version=__version__,
         started_at=started or now(),
@@ -59,7 +58,7 @@ def error_report(
         findings=[],
         submission=SubmissionInfo(zip_name=zip_path.name, zip_sha256=digest),
         dataset=dataset_info(setup.dataset, smoke=setup.smoke),
-        runner=RunnerInfo(kind=runner.kind, sandboxed=runner.sandboxed, **runner.describe()),
+        runner=runner_info(setup.runner),
         options=run_options(setup),
     )
 
