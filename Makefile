@@ -9,7 +9,7 @@ OUT      ?= out
 RUNNER   ?= auto
 STAMP    := $(VENV)/.installed-stamp
 
-.PHONY: validate check test test-fast lint sample schemas bench clean help
+.PHONY: venv validate check test test-fast lint sample schemas bench clean help
 
 help:
 	@echo "make validate SUB=team16.zip   check, evaluate and score a submission"
@@ -25,8 +25,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e '.[dev,docker]'
+	$(BIN)/python -m pip install -q -e '.[dev,docker,ray]'
 	@touch $@
+
+venv: $(STAMP)
 
 validate: $(STAMP)
 	@mkdir -p $(OUT)
