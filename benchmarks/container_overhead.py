@@ -9,6 +9,7 @@ DockerRunner with the loop-mounted output cap, and the DockerRunner with the pla
 
 from __future__ import annotations
 
+import shutil
 import statistics
 import sys
 import tempfile
@@ -47,6 +48,7 @@ def _time(runner: Runner, module: str, n: int) -> list[float]:
         started = time.perf_counter()
         outcome = runner.run(spec)
         times.append(time.perf_counter() - started)
+        shutil.rmtree(ws)
         assert outcome.exit_code == 0, outcome
     return times
 
