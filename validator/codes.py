@@ -197,7 +197,7 @@ _ENTRIES: tuple[Code, ...] = (
         "ESR401",
         "source-syntax-error",
         E,
-        "Fix the syntax error; the file must import on Python 3.11.",
+        "Fix the syntax error; the file must be valid Python 3.11+.",
     ),
     Code(
         "ESR402",
