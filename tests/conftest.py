@@ -10,7 +10,7 @@ from tests import subs
 
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 
-from tests.docker_support import *  # noqa: F403  (docker fixtures, no-container guard)
+from tests.docker_support import *  # noqa: E402, F403  (docker fixtures, no-container guard)
 
 
 @pytest.fixture

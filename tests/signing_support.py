@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +29,8 @@ def make_report(zip_bytes: bytes = ZIP_BYTES, **overrides: Any) -> Report:
     """A small but realistic report: floats, a finding, a manifest, three digests."""
     fields: dict[str, Any] = {
         "validator_version": "0.1.0",
-        "started_at": datetime(2025, 3, 1, 12, 0, 0, tzinfo=timezone.utc),
-        "finished_at": datetime(2025, 3, 1, 12, 5, 30, 250000, tzinfo=timezone.utc),
+        "started_at": datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC),
+        "finished_at": datetime(2025, 3, 1, 12, 5, 30, 250000, tzinfo=UTC),
         "status": "evaluated",
         "ok": True,
         "findings": [

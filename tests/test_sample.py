@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
+from tests.scripts import load_script
 from validator.intake.check import run_intake
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_ZIP = ROOT / "sample_submission" / "team01_TinyESR.zip"
 
 
-def _make_sample():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("make_sample", ROOT / "scripts" / "make_sample.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_sample_zip_matches_its_sources(tmp_path: Path) -> None:
-    rebuilt = _make_sample().build(tmp_path / "rebuilt.zip")
+    rebuilt = load_script("make_sample").build(tmp_path / "rebuilt.zip")
     assert rebuilt.read_bytes() == SAMPLE_ZIP.read_bytes(), "run `make sample` and commit the zip"
 
 

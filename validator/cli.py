@@ -53,23 +53,27 @@ def _add_pack(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(command="pack")
 
 
+def _add_evaluation_args(
+    p: argparse.ArgumentParser, *, runs: int = 5, warmup: int = 3, timeout: float = 1800.0
+) -> None:
+    p.add_argument("--data-dir", help="folder with the *_LR/*_HR splits (default: smoke set)")
+    p.add_argument("--runs", type=int, default=runs, help=f"timed runs (default {runs})")
+    p.add_argument("--stable-runs", type=int, help="runs of the stable protocol (default: --runs)")
+    p.add_argument("--warmup", type=int, default=warmup, help="warm-up images, stable protocol")
+    p.add_argument("--cudnn-benchmark", action="store_true", help="official default is off")
+    p.add_argument("--timeout", type=float, default=timeout, help="per submission, in seconds")
+    p.add_argument("--ruleset", default=None, help="challenge ruleset (see `rulesets`)")
+    p.add_argument("--runner", choices=("auto", "docker", "local"), default=None)
+    p.add_argument("--ssim", action="store_true", help="also compute SSIM and Y-PSNR")
+
+
 def _add_validate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("validate", help="check, evaluate and score a submission")
     p.add_argument("zip", help="submission zip")
-    p.add_argument("--data-dir", help="folder with the *_LR/*_HR splits (default: smoke set)")
-    p.add_argument("--runs", type=int, default=5, help="timed runs per protocol (default 5)")
-    p.add_argument(
-        "--stable-runs", type=int, default=None, help="runs of the stable protocol (default: --runs)"
-    )
-    p.add_argument("--warmup", type=int, default=3, help="warm-up images, stable protocol")
+    _add_evaluation_args(p)
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    p.add_argument("--cudnn-benchmark", action="store_true", help="official default is off")
-    p.add_argument("--timeout", type=float, default=1800.0, help="wall-clock limit in seconds")
-    p.add_argument("--ruleset", default=None, help="challenge ruleset (see `rulesets`)")
     p.add_argument("--calibrate", action="store_true", help="also time the baseline here")
-    p.add_argument("--runner", choices=("auto", "docker", "local"), default=None)
     p.add_argument("--key", help="private key to sign the report with")
-    p.add_argument("--ssim", action="store_true", help="also compute SSIM and Y-PSNR")
     p.add_argument("--out", help="write the JSON report here")
     p.add_argument("--format", choices=FORMATS, default="text")
     p.add_argument("--no-progress", action="store_true")
@@ -97,20 +101,10 @@ def _add_batch(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p = sub.add_parser("batch", help="validate every zip of a folder, resumably, and rank them")
     p.add_argument("dir", help="folder of submission zips")
     p.add_argument("--out", required=True, help="output folder (reports, state, leaderboard)")
-    p.add_argument("--ruleset", default=None, help="challenge ruleset (see `rulesets`)")
     p.add_argument("--key", help="private key to sign the reports with")
-    p.add_argument("--data-dir", help="folder with the *_LR/*_HR splits (default: smoke set)")
-    p.add_argument("--runs", type=int, default=5, help="timed runs per protocol (default 5)")
-    p.add_argument(
-        "--stable-runs", type=int, default=None, help="runs of the stable protocol (default: --runs)"
-    )
-    p.add_argument("--warmup", type=int, default=3, help="warm-up images, stable protocol")
+    _add_evaluation_args(p)
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--gpus", help="GPU indices to use, e.g. 0,1 (default: every visible one)")
-    p.add_argument("--cudnn-benchmark", action="store_true", help="official default is off")
-    p.add_argument("--timeout", type=float, default=1800.0, help="per submission, in seconds")
-    p.add_argument("--ssim", action="store_true", help="also compute SSIM and Y-PSNR")
-    p.add_argument("--runner", choices=("auto", "docker", "local"), default=None)
     p.add_argument("--executor", choices=("local", "ray"), default="local")
     p.add_argument("--ray-address", help="join this Ray cluster (default: $RAY_ADDRESS)")
     p.add_argument("--ray-num-gpus", type=int, help="GPUs of a Ray started here (testing)")
@@ -125,12 +119,8 @@ def _add_pr(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--base", required=True, help="the pull request's base commit")
     p.add_argument("--out", help="write the zips, reports, pr.json and summary.md here")
     p.add_argument("--format", choices=(*FORMATS, "github"), default="text")
-    p.add_argument("--runs", type=int, default=1, help="timed runs per protocol (default 1)")
-    p.add_argument("--warmup", type=int, default=1, help="warm-up images, stable protocol")
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
-    p.add_argument("--runner", choices=("auto", "docker", "local"), default=None)
-    p.add_argument("--ruleset", default=None, help="challenge ruleset (see `rulesets`)")
-    p.add_argument("--timeout", type=float, default=900.0, help="per team, in seconds")
+    _add_evaluation_args(p, runs=1, warmup=1, timeout=900.0)
     p.set_defaults(command="pr")
 
 

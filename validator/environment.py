@@ -7,10 +7,10 @@ official image, so it is the default; ``"cpu"`` is the image built without a GPU
 
 from __future__ import annotations
 
+import tomllib
 from functools import lru_cache
 from importlib import resources
 
-import tomllib
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from validator.errors import EnvironmentProblem, UsageError

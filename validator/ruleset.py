@@ -9,11 +9,11 @@ rank entries by the wrong constants.
 from __future__ import annotations
 
 import difflib
+import tomllib
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-import tomllib
 from pydantic import ValidationError
 
 from schemas.ruleset import Ruleset

@@ -17,12 +17,9 @@ from validator.batch.driver import BatchResult, run_batch
 from validator.batch.events import Executor
 from validator.batch.keys import RunIdentity
 from validator.batch.state import OutDir
-from validator.commands.validate import _options, _runner
-from validator.data import DataError, discover
-from validator.errors import EXIT_ENVIRONMENT, EXIT_OK, InputError, UsageError
-from validator.evaluate import SMOKE_DIR
+from validator.commands._setup import build_setup
+from validator.errors import EXIT_ENVIRONMENT, EXIT_OK, UsageError
 from validator.pipeline import Setup
-from validator.ruleset import DEFAULT_RULESET, load_ruleset
 
 
 def _gpu_list(text: str | None) -> list[int] | None:
@@ -60,31 +57,12 @@ def _ray_uses_cuda(args: argparse.Namespace) -> bool:
     return probe_cuda()
 
 
-def _setup(args: argparse.Namespace, gpu: int | None) -> Setup:
-    ruleset = load_ruleset(args.ruleset or DEFAULT_RULESET)
-    options = _options(args, gpu, legacy_flops=ruleset.flops_counter == "legacy")
-    data_dir = Path(args.data_dir).resolve() if args.data_dir else SMOKE_DIR
-    try:
-        dataset = discover(data_dir, scale=ruleset.scales[0])
-    except DataError as exc:
-        raise InputError(f"--data-dir {data_dir}: {exc}") from None
-    runner, unsandboxed = _runner(args, gpu)
-    return Setup(
-        dataset=dataset,
-        smoke=data_dir == SMOKE_DIR,
-        ruleset=ruleset,
-        runner=runner,
-        unsandboxed_reason=unsandboxed,
-        options=options,
-    )
-
-
 def _executor(args: argparse.Namespace) -> tuple[Setup, Executor]:
     if args.executor == "ray":
         from validator.batch.raycluster import RayExecutor
         from validator.batch.remote import NodeSpec
 
-        setup = _setup(args, 0 if _ray_uses_cuda(args) else None)
+        setup = build_setup(args, 0 if _ray_uses_cuda(args) else None)
         spec = NodeSpec(
             data_dir=None if setup.smoke else str(setup.dataset.root),
             lr_digest=setup.dataset.lr_digest,
@@ -100,7 +78,7 @@ def _executor(args: argparse.Namespace) -> tuple[Setup, Executor]:
     from validator.batch.local import LocalExecutor
 
     slots = _local_slots(args)
-    setup = _setup(args, slots[0])
+    setup = build_setup(args, slots[0])
     return setup, LocalExecutor(setup, gpus=slots)
 
 

@@ -23,7 +23,7 @@ from schemas.findings import has_errors
 from schemas.pr import PrCheck, TeamCheck
 from schemas.report import Report
 from validator import __version__
-from validator.errors import EXIT_FINDINGS, EXIT_OK, InputError, UsageError
+from validator.errors import EXIT_FINDINGS, EXIT_OK, InputError
 from validator.github import annotations as gh
 from validator.github.assemble import Assembly, assemble
 from validator.github.gitdiff import pr_diff
@@ -33,45 +33,13 @@ from validator.pipeline import Setup, run_options, validate_zip
 from validator.render import dump_json, print_findings, print_report
 
 
-def _gpu(device: str) -> int | None:
-    if device == "cpu":
-        return None
-    name, _, index = device.partition(":")
-    if name != "cuda" or (index and not index.isdigit()):
-        raise UsageError(f"--device {device}: expected cpu, cuda or cuda:N")
-    return int(index or 0)
-
-
 def _setup(args: argparse.Namespace) -> Setup:
-    from validator.data import discover
-    from validator.evaluate import SMOKE_DIR, EvalOptions
-    from validator.ruleset import DEFAULT_RULESET, load_ruleset
-    from validator.runners.select import select_runner
+    from validator.commands._setup import build_setup, parse_device
 
-    if not 1 <= args.runs <= 50:
-        raise UsageError("--runs must be between 1 and 50")
-    gpu = _gpu(args.device)
-    ruleset = load_ruleset(args.ruleset or DEFAULT_RULESET)
-    options = EvalOptions(
-        runs=args.runs,
-        stable_runs=args.runs,
-        warmup=args.warmup,
-        gpu=gpu,
-        timeout_s=args.timeout,
-        legacy_flops=ruleset.flops_counter == "legacy",
-    )
+    _, gpu = parse_device(args.device)
     # On a hosted CI machine the throw-away virtual machine is the isolation; a self-hosted
     # runner must ask for --runner docker (see docs/github.md).
-    preference = args.runner or os.environ.get("RUNNER") or "local"
-    selection = select_runner(preference, variant="cpu" if gpu is None else "cuda")
-    return Setup(
-        dataset=discover(SMOKE_DIR),
-        smoke=True,
-        ruleset=ruleset,
-        runner=selection.runner,
-        unsandboxed_reason=selection.unsandboxed_reason,
-        options=options,
-    )
+    return build_setup(args, gpu, runner_default="local")
 
 
 def _team(asm: Assembly, report: Report | None, out: Path | None) -> TeamCheck:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import os
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -11,56 +11,11 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from schemas.report import Report
-from validator.data import DataError, discover
-from validator.errors import EXIT_FINDINGS, EXIT_OK, InputError, UsageError
-from validator.evaluate import SMOKE_DIR, EvalOptions
+from validator.commands._setup import build_setup, parse_device
+from validator.errors import EXIT_FINDINGS, EXIT_OK, InputError
 from validator.judge import calibrate_on
 from validator.pipeline import Setup, validate_zip
 from validator.render import dump_json, print_report
-from validator.ruleset import DEFAULT_RULESET, load_ruleset
-from validator.runners.base import Runner
-
-
-def _device(arg: str) -> tuple[str, int | None]:
-    if arg == "auto":
-        import torch
-
-        return ("cuda", 0) if torch.cuda.is_available() else ("cpu", None)
-    if arg == "cpu":
-        return "cpu", None
-    if arg.startswith("cuda"):
-        index = arg.partition(":")[2]
-        if index and not index.isdigit():
-            raise UsageError(f"--device {arg}: expected cuda or cuda:N")
-        return "cuda", int(index or 0)
-    raise UsageError(f"--device {arg}: expected auto, cpu, cuda or cuda:N")
-
-
-def _options(args: argparse.Namespace, gpu: int | None, *, legacy_flops: bool) -> EvalOptions:
-    if not 1 <= args.runs <= 50:
-        raise UsageError("--runs must be between 1 and 50")
-    if args.stable_runs is not None and not 0 <= args.stable_runs <= 50:
-        raise UsageError("--stable-runs must be between 0 and 50")
-    return EvalOptions(
-        runs=args.runs,
-        stable_runs=args.runs if args.stable_runs is None else args.stable_runs,
-        warmup=args.warmup,
-        gpu=gpu,
-        cudnn_benchmark=args.cudnn_benchmark,
-        timeout_s=args.timeout,
-        ssim=args.ssim,
-        legacy_flops=legacy_flops,
-    )
-
-
-def _runner(args: argparse.Namespace, gpu: int | None) -> tuple[Runner, str | None]:
-    """``--runner``, else ``RUNNER`` (the Makefile's knob), else ``ESR_RUNNER``, else auto."""
-    from validator.runners.select import select_runner
-
-    selection = select_runner(
-        args.runner or os.environ.get("RUNNER"), variant="cpu" if gpu is None else "cuda"
-    )
-    return selection.runner, selection.unsandboxed_reason
 
 
 def _run_with_progress(zip_path: Path, setup: Setup, show: bool, console: Console) -> Report:
@@ -96,28 +51,12 @@ def run(args: argparse.Namespace) -> int:
     if not zip_path.is_file():
         raise InputError(f"{zip_path} does not exist or is not a file")
     console = Console(stderr=args.format == "json")
-    device, gpu = _device(args.device)
-    ruleset = load_ruleset(args.ruleset or DEFAULT_RULESET)
-    options = _options(args, gpu, legacy_flops=ruleset.flops_counter == "legacy")
-    data_dir = Path(args.data_dir) if args.data_dir else SMOKE_DIR
-    try:
-        dataset = discover(data_dir)
-    except DataError as exc:
-        raise InputError(f"--data-dir {data_dir}: {exc}") from None
-    runner, unsandboxed = _runner(args, gpu)
-    calibration = None
+    device, gpu = parse_device(args.device)
+    setup = build_setup(args, gpu)
     if args.calibrate:
-        console.print(f"calibrating: timing the {ruleset.baseline.name} baseline on this device")
-        calibration = calibrate_on(ruleset, dataset, device=device, runs=args.runs)
-    setup = Setup(
-        dataset=dataset,
-        smoke=data_dir == SMOKE_DIR,
-        ruleset=ruleset,
-        runner=runner,
-        unsandboxed_reason=unsandboxed,
-        options=options,
-        calibration=calibration,
-    )
+        console.print(f"calibrating: timing the {setup.ruleset.baseline.name} baseline here")
+        calibration = calibrate_on(setup.ruleset, setup.dataset, device=device, runs=args.runs)
+        setup = dataclasses.replace(setup, calibration=calibration)
     show = not args.no_progress and args.format == "text" and console.is_terminal
     report = _run_with_progress(zip_path, setup, show, console)
     if args.format == "json":
