@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import statistics
 import sys
 import tempfile
 import time
@@ -88,37 +89,59 @@ def pure_forward(model: torch.nn.Module, root: Path, passes: int) -> float:
     return time.perf_counter() - t0
 
 
+def _round(
+    args: argparse.Namespace, root: Path, zip_path: Path, stable_runs: int
+) -> dict[str, float]:
+    options = EvalOptions(runs=args.runs, stable_runs=stable_runs, warmup=3, threads=2)
+    setup = Setup(discover(root), False, load_ruleset(), LocalRunner(), None, options)
+    t0 = time.perf_counter()
+    report = validate_zip(zip_path, setup)
+    a = time.perf_counter() - t0
+    assert report.status == "evaluated", report.findings
+    model = rlfn.RLFNPrune().eval().requires_grad_(False)
+    n = 2 * args.images
+    return {
+        "a": a,
+        "b": official_loop(model, root, args.runs),
+        "c_all": pure_forward(model, root, n * (args.runs + stable_runs) + min(3, n)),
+        "c_off": pure_forward(model, root, n * args.runs),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--images", type=int, default=4, help="per split")
     parser.add_argument("--lr-size", type=int, default=128)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--stable-runs", type=int, default=None)
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved repetitions")
     args = parser.parse_args()
     stable_runs = args.runs if args.stable_runs is None else args.stable_runs
     torch.set_num_threads(2)
     with tempfile.TemporaryDirectory() as tmp:
         root = make_dataset(Path(tmp) / "data", images=args.images, lr_size=args.lr_size)
         zip_path = make_submission(Path(tmp) / "team00.zip")
-        options = EvalOptions(runs=args.runs, stable_runs=stable_runs, warmup=3, threads=2)
-        setup = Setup(discover(root), False, load_ruleset(), LocalRunner(), None, options)
-        t0 = time.perf_counter()
-        report = validate_zip(zip_path, setup)
-        a = time.perf_counter() - t0
-        assert report.status == "evaluated", report.findings
-        model = rlfn.RLFNPrune().eval().requires_grad_(False)
-        b = official_loop(model, root, args.runs)
-        n = 2 * args.images
-        all_passes = n * (args.runs + stable_runs) + min(3, n)
-        c_all = pure_forward(model, root, all_passes)
-        c_off = pure_forward(model, root, n * args.runs)
-    print(f"data: 2 splits x {args.images} images, LR {args.lr_size}x{args.lr_size}; model RLFN")
-    protocols = f"{args.runs} official + {stable_runs} stable runs"
-    print(f"(a) validator evaluation wall: {a:.2f} s  ({protocols})")
-    print(f"(b) official-style loop, {args.runs} runs: {b:.2f} s")
-    print(f"(c_all) pure forwards, the validator's {all_passes}: {c_all:.2f} s")
-    print(f"(c_off) pure forwards, the official loop's {n * args.runs}: {c_off:.2f} s")
-    print(f"(a)/(c_all) = {a / c_all:.3f}   (a)/(b) = {a / b:.3f}   (b)/(c_off) = {b / c_off:.3f}")
+        rounds = [_round(args, root, zip_path, stable_runs) for _ in range(args.rounds)]
+    med = {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
+    n = 2 * args.images
+    print(
+        f"data: 2 splits x {args.images} images, LR {args.lr_size}x{args.lr_size}; model RLFN; "
+        f"medians of {args.rounds} interleaved rounds"
+    )
+    print(
+        f"(a) validator evaluation wall: {med['a']:.2f} s  "
+        f"({args.runs} official + {stable_runs} stable runs)"
+    )
+    print(f"(b) official-style loop, {args.runs} runs: {med['b']:.2f} s")
+    print(
+        f"(c_all) pure forwards, the validator's {n * (args.runs + stable_runs) + min(3, n)}: "
+        f"{med['c_all']:.2f} s"
+    )
+    print(f"(c_off) pure forwards, the official loop's {n * args.runs}: {med['c_off']:.2f} s")
+    print(
+        f"(a)/(c_all) = {med['a'] / med['c_all']:.3f}   (a)/(b) = {med['a'] / med['b']:.3f}   "
+        f"(b)/(c_off) = {med['b'] / med['c_off']:.3f}"
+    )
     return 0
 
 
