@@ -69,6 +69,11 @@ class RunOptions(_Strict):
     cudnn_benchmark: bool
     ruleset: str | None = None
     timeout_s: float
+    timing: Literal["dataset", "synthetic"] = Field(
+        default="dataset", description="Per LR image, or the ruleset's fixed-input protocol."
+    )
+    psnr_border: int = Field(default=4, description="Pixels cropped from every side.")
+    psnr_y: str = Field(default="off", description="Y PSNR convention, 'off' if not computed.")
 
 
 class ImageResult(_Strict):
@@ -109,6 +114,24 @@ class FigureSet(_Strict):
     description: str
 
 
+class SyntheticFigures(_Strict):
+    """The synthetic runtime protocol (RTSR 2023) as it ran; the official runtime is the
+    mean of the timed passes, the stable one their median."""
+
+    input_height: int
+    input_width: int
+    warmup: int
+    passes: int
+    precision: str = Field(description="What ran; a CPU runs fp32 where fp16 is asked for.")
+    requested_precision: str
+    cudnn_benchmark: bool
+    mean_ms: float
+    median_ms: float
+    iqr_ms: float
+    memory_mb: float | None = None
+    notes: list[str] = Field(default_factory=list)
+
+
 class ComplexityFigures(_Strict):
     params: int
     params_m: float
@@ -147,5 +170,6 @@ class Report(_Strict):
     splits: list[SplitFigures] = Field(default_factory=list)
     official: FigureSet | None = None
     stable: FigureSet | None = None
+    synthetic: SyntheticFigures | None = None
     complexity: ComplexityFigures | None = None
     scoring: ScoringResult | None = None

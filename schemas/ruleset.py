@@ -17,6 +17,7 @@ Metric = Literal["runtime", "flops", "params", "activations", "memory"]
 WeightedMetric = Literal["runtime", "flops", "params"]
 FormulaKind = Literal["exp_weighted", "rank_sum", "rtsr"]
 Precision = Literal["fp32", "fp16", "bf16", "int8"]
+YChannel = Literal["off", "bt601", "bt601_swapped_rb"]
 
 _POSITIVE = Field(default=None, gt=0)
 
@@ -125,6 +126,17 @@ class Timing(_Strict):
         return self
 
 
+class PsnrSpec(_Strict):
+    """How the ruleset computes PSNR; the defaults are the ESR convention (RGB, border 4)."""
+
+    border: int = Field(default=4, ge=0, le=64, description="Pixels cropped from every side.")
+    y_channel: YChannel = Field(
+        default="off",
+        description="Also report Y PSNR (not ranked); bt601_swapped_rb applies the B weight to "
+        "R and the R weight to B, as the 2023 real-time script did.",
+    )
+
+
 def _fp32_only() -> list[Precision]:
     return ["fp32"]
 
@@ -148,6 +160,7 @@ class Ruleset(_Strict):
     gates: list[Gate] = Field(default_factory=list)
     tracks: list[Track] = Field(min_length=1)
     timing: Timing
+    psnr: PsnrSpec = Field(default_factory=PsnrSpec)
     sources: list[str] = Field(min_length=1)
     notes: list[str] = Field(default_factory=list)
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from schemas.ruleset import YChannel
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
@@ -27,7 +29,8 @@ class ScoreRequest(_Strict):
     out_file: str
     scale: int = Field(ge=1, le=8)
     border: int = Field(default=4, ge=0, le=64)
-    ssim: bool = False
+    ssim: bool = Field(default=False, description="SSIM, and Y PSNR by BT.601 unless y_channel.")
+    y_channel: YChannel = Field(default="off", description="Y PSNR as the ruleset defines it.")
     bicubic: bool = True
     items: list[ScoreItem]
 

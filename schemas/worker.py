@@ -8,7 +8,7 @@ Ground truth appears in neither: the worker only ever sees LR images.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,11 +16,28 @@ from schemas.manifest import Manifest
 
 MAX_IMAGES = 2000
 MAX_RUNS = 50
+MAX_PASSES = 10000
 _MS = Field(ge=0.0, le=3.6e6)  # one forward in ms: at most an hour
+PassMs = Annotated[float, Field(ge=0.0, le=3.6e6, allow_inf_nan=False)]
+SyntheticPrecision = Literal["fp32", "fp16", "bf16"]
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SyntheticSpec(_Strict):
+    """The fixed-input runtime protocol (RTSR 2023): ``warmup`` untimed passes, then
+    ``passes`` timed ones on one random 1x3xHxW input. The LR images still run once each,
+    untimed, for the SR outputs."""
+
+    height: int = Field(ge=1, le=8192, description="Of the model's input.")
+    width: int = Field(ge=1, le=8192)
+    warmup: int = Field(ge=0, le=MAX_PASSES)
+    passes: int = Field(ge=1, le=MAX_PASSES)
+    precision: SyntheticPrecision = Field(description="Requested; the CPU runs fp32.")
+    cudnn_benchmark: bool
+    no_grad: bool = True
 
 
 class WorkerConfig(_Strict):
@@ -41,6 +58,9 @@ class WorkerConfig(_Strict):
     complexity_input: int = Field(default=256, ge=16, le=2048)
     legacy_flops: bool = False
     threads: int | None = Field(default=None, ge=1, le=256)
+    synthetic: SyntheticSpec | None = Field(
+        default=None, description="None: time each LR image (runs, stable_runs, warmup)."
+    )
 
 
 class ImageTiming(_Strict):
@@ -63,6 +83,20 @@ class SplitMemory(_Strict):
     split: str = Field(max_length=64)
     official_mb: list[float] = Field(max_length=MAX_RUNS, description="Running max, never reset.")
     stable_mb: list[float] = Field(max_length=MAX_RUNS, description="Peak with reset per split.")
+
+
+class SyntheticTiming(_Strict):
+    """What the synthetic protocol measured; ``precision`` is what actually ran."""
+
+    height: int = Field(ge=1, le=8192)
+    width: int = Field(ge=1, le=8192)
+    warmup: int = Field(ge=0, le=MAX_PASSES)
+    precision: SyntheticPrecision
+    requested_precision: SyntheticPrecision
+    cudnn_benchmark: bool
+    passes_ms: list[PassMs] = Field(min_length=1, max_length=MAX_PASSES)
+    memory_mb: float | None = Field(default=None, ge=0.0, le=1e7, allow_inf_nan=False)
+    note: str | None = Field(default=None, max_length=500)
 
 
 class Complexity(_Strict):
@@ -106,5 +140,6 @@ class WorkerResult(_Strict):
     cudnn_benchmark: bool = False
     images: list[ImageTiming] = Field(default_factory=list, max_length=MAX_IMAGES)
     memory: list[SplitMemory] = Field(default_factory=list, max_length=8)
+    synthetic: SyntheticTiming | None = None
     complexity: Complexity | None = None
     wall_s: float = Field(default=0.0, ge=0.0, le=1e6)

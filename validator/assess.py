@@ -115,8 +115,11 @@ def complexity_findings(c: Complexity) -> list[Finding]:
 def timing_findings(stable: FigureSet) -> list[Finding]:
     if not stable.noisy:
         return []
-    cv = f"{stable.run_cv:.1%}" if stable.run_cv is not None else "n/a"
-    return [finding("timing-noisy", f"stable timings are noisy (run-to-run CV {cv})")]
+    if stable.run_cv is None:  # a single run: only the spread of its times makes it noisy
+        return [finding("timing-noisy", "stable timings are noisy (IQR above 10 % of median)")]
+    return [
+        finding("timing-noisy", f"stable timings are noisy (run-to-run CV {stable.run_cv:.1%})")
+    ]
 
 
 def process_findings(outcome: ProcessOutcome, *, role: str) -> list[Finding]:

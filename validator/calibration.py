@@ -11,7 +11,9 @@ Protocols, from the ruleset's ``[timing]``:
   forward is timed; no warm-up; the runtime is the mean over images, then over runs. With
   equal-sized valid and test splits, passing both together gives (valid + test) / 2.
 - ``synthetic`` (RTSR 2023): one random input of output_size/scale, ``warmup`` untimed
-  passes, then ``timed_passes`` timed ones; the runtime is their mean.
+  passes, then ``timed_passes`` timed ones; the runtime is their mean. The passes are run by
+  :func:`validator.worker.timing.time_passes`, the code that times entries, and a CPU runs
+  fp32 where the ruleset says fp16, as the worker does.
 
 CUDA devices are timed with CUDA events and a synchronize; the CPU with ``perf_counter``.
 """
@@ -35,6 +37,8 @@ from schemas.scoring import Calibration
 from validator.baselines import baseline_spec, get_baseline
 from validator.errors import UsageError
 from validator.scoring.formulas import published_runtime_ms
+from validator.worker.synthetic import run_precision
+from validator.worker.timing import Clock, synthetic_input, time_passes
 
 _DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
@@ -106,14 +110,10 @@ def _synthetic_ms(
 ) -> float:
     assert protocol.output_size is not None and protocol.timed_passes is not None  # schema
     h, w = (side // scale for side in protocol.output_size)
-    x = torch.randn(1, 3, h, w, device=device, dtype=dtype)
-    for _ in range(protocol.warmup):
-        model(x)
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    return statistics.fmean(
-        _timed_ms(device, lambda: model(x)) for _ in range(protocol.timed_passes)
-    )
+    x = synthetic_input(h, w, device=device, dtype=dtype)
+    clock = Clock(device)
+    times = time_passes(model, x, warmup=protocol.warmup, passes=protocol.timed_passes, clock=clock)
+    return statistics.fmean(times)
 
 
 def calibrate(
@@ -138,6 +138,8 @@ def calibrate(
         raise UsageError(f"cannot time the baseline in {protocol.precision}")
     dev = torch.device(device)
     dtype = _DTYPES[protocol.precision]
+    if protocol.input == "synthetic" and protocol.precision in ("fp16", "bf16"):
+        dtype = _DTYPES[run_precision(protocol.precision, dev)[0]]
     spec = baseline_spec(ruleset.baseline.name)
     model = get_baseline(spec.name, scale=scale).to(device=dev, dtype=dtype)
     grad = torch.no_grad() if protocol.no_grad else contextlib.nullcontext()

@@ -65,6 +65,18 @@ def _add_evaluation_args(
     p.add_argument("--ruleset", default=None, help="challenge ruleset (see `rulesets`)")
     p.add_argument("--runner", choices=("auto", "docker", "local"), default=None)
     p.add_argument("--ssim", action="store_true", help="also compute SSIM and Y-PSNR")
+    p.add_argument(
+        "--synthetic-passes",
+        type=int,
+        metavar="N",
+        help="timed passes, synthetic protocol (RTSR 2023; default: the ruleset's 244)",
+    )
+    p.add_argument(
+        "--synthetic-warmup",
+        type=int,
+        metavar="N",
+        help="warm-up passes, synthetic protocol (default: the ruleset's 50)",
+    )
 
 
 def _add_validate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -359,6 +359,12 @@ _ENTRIES: tuple[Code, ...] = (
         "Runtime scores are only official on the reference GPU; use --calibrate.",
     ),
     Code("ESR703", "ruleset-invalid", E, "Fix the ruleset file as the message says."),
+    Code(
+        "ESR704",
+        "timing-protocol-deviation",
+        W,
+        "The runtime is not the ruleset's protocol; time on a CUDA GPU without overrides.",
+    ),
     # --- environment and sandbox ------------------------------------------------------------
     Code(
         "ESR801",

@@ -6,8 +6,13 @@ Layouts accepted (``<prefix>_<split>_<LR|HR>`` folders directly under the data f
 - 2022: ``DIV2K_valid_HR/0801.png`` with ``DIV2K_valid_LR/0801x4.png``, where the test LR
   names lack the ``x4``; a missing suffix is accepted everywhere.
 
-Only ``*.png`` files count, like the official ``glob('*.png')``, and images are ordered by
-LR file name, as the official sorted glob ordered them. The order matters beyond
+- 2023 Real-Time SR (scales 2 and 3): ``HR/<stem>.png`` with ``LR/<stem>.jpg`` (or ``.png``),
+  directly under the data folder or under its ``x2/`` and ``x3/`` folders; it is one split,
+  named ``valid``.
+
+Only ``*.png`` files count (LR may also be ``*.jpg`` in the RTSR layout), like the official
+``glob('*.png')``, and images are ordered by LR file name, as the official sorted glob
+ordered them. The order matters beyond
 tidiness: with no warm-up, the first image of the first split absorbs the start-up cost.
 
 A half-complete split is an error rather than a smaller split: an LR image without HR
@@ -20,6 +25,7 @@ import hashlib
 import os
 import re
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +34,9 @@ _DIR_RE = re.compile(
 )
 _SPLIT_ORDER = {"valid": 0, "test": 1}
 _CHUNK = 1 << 20
+RTSR_SCALES = (2, 3)
+RTSR_SPLIT = "valid"
+_RTSR_LR_SUFFIXES = (".png", ".jpg")
 
 
 class DataError(Exception):
@@ -87,10 +96,10 @@ def digest(root: Path, files: list[Path]) -> str:
     return h.hexdigest()
 
 
-def _pngs(folder: Path) -> list[Path]:
-    files = sorted(p for p in folder.iterdir() if p.suffix == ".png" and p.is_file())
+def _images(folder: Path, suffixes: tuple[str, ...] = (".png",)) -> list[Path]:
+    files = sorted(p for p in folder.iterdir() if p.suffix in suffixes and p.is_file())
     if not files:
-        raise DataError(f"{folder} holds no .png images")
+        raise DataError(f"{folder} holds no {' or '.join(suffixes)} images")
     return files
 
 
@@ -130,7 +139,19 @@ def _build_split(root: Path, name: str, prefix: str, sides: dict[str, Path], sca
         have = next(iter(sides.values()))
         other = "HR" if "LR" in sides else "LR"
         raise DataError(f"{have.name} has no matching {prefix}_{name}_{other} folder")
-    lr_files, hr_files = _pngs(sides["LR"]), _pngs(sides["HR"])
+    lr_files, hr_files = _images(sides["LR"]), _images(sides["HR"])
+    return _split(root, name, prefix, sides, lr_files, hr_files, scale)
+
+
+def _split(
+    root: Path,
+    name: str,
+    prefix: str,
+    sides: dict[str, Path],
+    lr_files: list[Path],
+    hr_files: list[Path],
+    scale: int,
+) -> Split:
     pairs = _match(lr_files, hr_files, scale)
     return Split(
         name=name,
@@ -143,11 +164,46 @@ def _build_split(root: Path, name: str, prefix: str, sides: dict[str, Path], sca
     )
 
 
+def _dataset(root: Path, splits: tuple[Split, ...]) -> Dataset:
+    return Dataset(
+        root=root,
+        splits=splits,
+        lr_digest=digest(root, [pair.lr for s in splits for pair in s.pairs]),
+        hr_digest=digest(root, [pair.hr for s in splits for pair in s.pairs]),
+    )
+
+
+def _discover_rtsr(root: Path, scale: int) -> Dataset:
+    """``HR/`` + ``LR/`` under ``root/x<scale>`` if that folder exists, else under ``root``."""
+    if (root / f"x{scale}").is_dir():
+        root = root / f"x{scale}"
+    sides = {"HR": root / "HR", "LR": root / "LR"}
+    missing = [name for name, folder in sides.items() if not folder.is_dir()]
+    if missing:
+        raise DataError(
+            f"{root} has no {' or '.join(f'{m}/' for m in missing)} folder "
+            f"(the x{scale} layout is HR/<stem>.png with LR/<stem>.jpg or .png)"
+        )
+    lr_files = _images(sides["LR"], _RTSR_LR_SUFFIXES)
+    stems = [p.stem for p in lr_files]
+    twice = sorted({s for s in stems if stems.count(s) > 1})
+    if twice:
+        raise DataError(f"{sides['LR']} holds {twice[0]} as both .png and .jpg: keep one")
+    split = _split(root, RTSR_SPLIT, "rtsr", sides, lr_files, _images(sides["HR"]), scale)
+    return _dataset(root, (split,))
+
+
 def discover(data_dir: str | Path, *, scale: int = 4) -> Dataset:
-    """Find the splits under ``data_dir``; raise :class:`DataError` if any is unusable."""
+    """Find the splits under ``data_dir``; raise :class:`DataError` if any is unusable.
+
+    Scales 2 and 3 (the 2023 real-time challenge) read the RTSR layout, every other scale
+    the ESR layouts.
+    """
     root = Path(data_dir)
     if not root.is_dir():
         raise DataError(f"{root} is not a folder")
+    if scale in RTSR_SCALES:
+        return _discover_rtsr(root, scale)
     found = _split_dirs(root)
     if not found:
         raise DataError(f"{root} has no <prefix>_<valid|test>_<LR|HR> folders")
@@ -156,13 +212,39 @@ def discover(data_dir: str | Path, *, scale: int = 4) -> Dataset:
     if duplicated:
         raise DataError(f"more than one {duplicated[0]!r} split under {root}: keep one layout")
     ordered = sorted(found, key=lambda key: _SPLIT_ORDER[key[0]])
-    splits = tuple(_build_split(root, n, p, found[(n, p)], scale) for n, p in ordered)
-    return Dataset(
-        root=root,
-        splits=splits,
-        lr_digest=digest(root, [pair.lr for s in splits for pair in s.pairs]),
-        hr_digest=digest(root, [pair.hr for s in splits for pair in s.pairs]),
-    )
+    return _dataset(root, tuple(_build_split(root, n, p, found[(n, p)], scale) for n, p in ordered))
+
+
+def _scale_of(dataset: Dataset) -> int | None:
+    """The scale the first image pair shows (HR height over LR height), or None if odd."""
+    from validator.metrics.convert import read_image  # decodes: only for an ambiguous folder
+
+    pair = dataset.splits[0].pairs[0]
+    lr, hr = read_image(pair.lr).shape, read_image(pair.hr).shape
+    scale = hr[0] // lr[0]
+    return scale if (lr[0] * scale, lr[1] * scale) == (hr[0], hr[1]) else None
+
+
+def discover_scales(data_dir: str | Path, *, scales: Sequence[int]) -> dict[int, Dataset]:
+    """The dataset of each of ``scales`` that ``data_dir`` holds, at least one.
+
+    With one scale this is :func:`discover`. The RTSR layout serves two: ``x2/`` and ``x3/``
+    folders each give their scale's dataset; a plain ``HR/`` + ``LR/`` folder gives the one
+    scale its first image pair shows, so that an x3 entry is never scored against x2 data.
+    """
+    root = Path(data_dir)
+    if len(scales) == 1:
+        return {scales[0]: discover(root, scale=scales[0])}
+    nested = [s for s in scales if (root / f"x{s}").is_dir()]
+    if nested:
+        return {s: discover(root, scale=s) for s in nested}
+    dataset = discover(root, scale=scales[0])
+    scale = _scale_of(dataset)
+    if scale is None or scale not in scales:
+        raise DataError(
+            f"the first image pair of {root} is not a x{'/x'.join(map(str, scales))} pair"
+        )
+    return {scale: dataset if scale == scales[0] else discover(root, scale=scale)}
 
 
 def _place(src: Path, dst: Path, *, link: bool) -> None:
@@ -176,7 +258,10 @@ def _place(src: Path, dst: Path, *, link: bool) -> None:
 
 
 def stage_lr(dataset: Dataset, dest_dir: str | Path, *, link: bool = True) -> Path:
-    """Copy (or hard-link) every LR image to ``dest_dir/<split>/<stem>.png``.
+    """Copy (or hard-link) every LR image to ``dest_dir/<split>/<stem><suffix>``.
+
+    The suffix is the file's own (``.png``, or ``.jpg`` for RTSR): the worker decodes the
+    bytes the dataset holds, as the organisers' script did, and nothing is re-encoded here.
 
     This folder is all the untrusted worker gets to see, so it holds LR pixels under their
     stems and nothing else: no HR, no original paths. ``dest_dir`` must not exist yet or
@@ -191,5 +276,5 @@ def stage_lr(dataset: Dataset, dest_dir: str | Path, *, link: bool = True) -> Pa
         target = dest / split.name
         target.mkdir(parents=True, exist_ok=True)
         for pair in split.pairs:
-            _place(pair.lr, target / f"{pair.stem}.png", link=link)
+            _place(pair.lr, target / f"{pair.stem}{pair.lr.suffix}", link=link)
     return dest

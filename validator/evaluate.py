@@ -20,8 +20,9 @@ from pydantic import ValidationError
 import validator
 from schemas.findings import Finding
 from schemas.report import DatasetInfo, SplitData
+from schemas.ruleset import YChannel
 from schemas.scorer import ScoreItem, ScoreOutput, ScoreRequest
-from schemas.worker import WorkerConfig, WorkerResult
+from schemas.worker import SyntheticPrecision, SyntheticSpec, WorkerConfig, WorkerResult
 from validator.assess import process_findings
 from validator.codes import finding
 from validator.data import Dataset
@@ -35,7 +36,33 @@ Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
+class SyntheticOptions:
+    """The ruleset's synthetic runtime protocol, with ``warmup`` and ``passes`` as run here."""
+
+    output_size: tuple[int, int]
+    warmup: int
+    passes: int
+    precision: SyntheticPrecision
+    cudnn_benchmark: bool
+    no_grad: bool = True
+
+    def spec(self, scale: int) -> SyntheticSpec:
+        height, width = (side // scale for side in self.output_size)
+        return SyntheticSpec(
+            height=height,
+            width=width,
+            warmup=self.warmup,
+            passes=self.passes,
+            precision=self.precision,
+            cudnn_benchmark=self.cudnn_benchmark,
+            no_grad=self.no_grad,
+        )
+
+
+@dataclass(frozen=True)
 class EvalOptions:
+    """``synthetic`` replaces per-image timing (runs, stable_runs, warmup) when set."""
+
     runs: int = 5
     stable_runs: int = 5
     warmup: int = 3
@@ -46,6 +73,9 @@ class EvalOptions:
     ssim: bool = False
     legacy_flops: bool = False
     threads: int | None = None
+    synthetic: SyntheticOptions | None = None
+    border: int = 4
+    psnr_y: YChannel = "off"
 
 
 @dataclass
@@ -148,6 +178,7 @@ class Evaluation:
             cudnn_benchmark=o.cudnn_benchmark,
             legacy_flops=o.legacy_flops,
             threads=o.threads,
+            synthetic=o.synthetic.spec(self.intake.manifest.scale) if o.synthetic else None,
         )
         (out / "config.json").write_text(config.model_dump_json())
         return ProcessSpec(
@@ -161,7 +192,10 @@ class Evaluation:
 
     def _total_forwards(self) -> int:
         n = sum(len(s.pairs) for s in self.dataset.splits)
-        return n * (self.options.runs + self.options.stable_runs) + min(self.options.warmup, n)
+        o = self.options
+        if o.synthetic is not None:
+            return n + o.synthetic.warmup + o.synthetic.passes
+        return n * (o.runs + o.stable_runs) + min(o.warmup, n)
 
     def _run_worker(
         self, progress: Progress | None
@@ -201,7 +235,7 @@ class Evaluation:
                         split=split.name,
                         stem=pair.stem,
                         hr_file=str(pair.hr.relative_to(self.dataset.root)),
-                        lr_file=f"{split.name}/{pair.stem}.png",
+                        lr_file=f"{split.name}/{pair.stem}{pair.lr.suffix}",  # as staged
                         sr_file=expected if got == expected else None,
                     )
                 )
@@ -221,7 +255,9 @@ class Evaluation:
             sr_dir=view(sr),
             out_file=f"{view(box)}/score.json",
             scale=self.intake.manifest.scale,
+            border=self.options.border,
             ssim=self.options.ssim,
+            y_channel=self.options.psnr_y,
             items=self._score_items(result),
         )
         if not self.runner.sandboxed:

@@ -3,7 +3,8 @@
 ``official`` reproduces the organizers' arithmetic: mean over images per split and run, then
 the mean over runs, then (valid + test) / 2. ``stable`` uses the median and IQR over all
 images and runs per split and the run-to-run coefficient of variation, and is flagged noisy
-when IQR/median > 10 % or CV > 3 %.
+when IQR/median > 10 % or CV > 3 %. A synthetic run (RTSR 2023) has no per-image times:
+its official runtime is the mean of the timed passes, its stable one their median.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ import statistics
 
 import numpy as np
 
-from schemas.report import FigureSet, SplitFigures
+from schemas.report import FigureSet, SplitFigures, SyntheticFigures
 from schemas.scorer import ImageScore
-from schemas.worker import ImageTiming, SplitMemory
+from schemas.worker import ImageTiming, SplitMemory, SyntheticTiming
 
 NOISY_IQR = 0.10
 NOISY_CV = 0.03
@@ -111,3 +112,42 @@ def stable_set(splits: list[SplitFigures], images: list[ImageTiming]) -> FigureS
         description="Warm-up, inference mode, median over images and runs per split, "
         "(valid+test)/2; memory peak reset per split.",
     )
+
+
+def synthetic_figures(t: SyntheticTiming) -> SyntheticFigures:
+    passes = np.array(t.passes_ms, dtype=np.float64)
+    q1, med, q3 = np.percentile(passes, [25, 50, 75])
+    return SyntheticFigures(
+        input_height=t.height,
+        input_width=t.width,
+        warmup=t.warmup,
+        passes=len(t.passes_ms),
+        precision=t.precision,
+        requested_precision=t.requested_precision,
+        cudnn_benchmark=t.cudnn_benchmark,
+        mean_ms=float(passes.mean()),
+        median_ms=float(med),
+        iqr_ms=float(q3 - q1),
+        memory_mb=t.memory_mb,
+        notes=[t.note] if t.note else [],
+    )
+
+
+def synthetic_sets(s: SyntheticFigures) -> tuple[FigureSet, FigureSet]:
+    """The official and stable figure sets of a synthetic run: mean and median of the passes."""
+    shape = f"1x3x{s.input_height}x{s.input_width} {s.precision}"
+    official = FigureSet(
+        protocol="official",
+        runtime_ms=s.mean_ms,
+        memory_mb=s.memory_mb,
+        description=f"Synthetic: mean of {s.passes} timed passes on one {shape} input after "
+        f"{s.warmup} warm-up passes; the LR images ran once, untimed, for PSNR.",
+    )
+    stable = FigureSet(
+        protocol="stable",
+        runtime_ms=s.median_ms,
+        memory_mb=s.memory_mb,
+        noisy=bool(s.median_ms and s.iqr_ms / s.median_ms > NOISY_IQR),
+        description=f"Synthetic: median of the same {s.passes} passes.",
+    )
+    return official, stable

@@ -6,9 +6,10 @@ submission does, so a batch survives any entry.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from schemas.findings import Finding
 from schemas.report import Report, RunnerInfo, RunOptions
 from schemas.ruleset import Ruleset
 from schemas.scoring import Calibration
@@ -16,6 +17,7 @@ from validator.codes import finding
 from validator.data import Dataset
 from validator.evaluate import EvalOptions, Evaluation, Progress, dataset_info
 from validator.intake.check import run_intake
+from validator.intake.manifest import MANIFEST_NAME
 from validator.judge import judge
 from validator.report import RunContext, build_report, now
 from validator.runners.base import Runner
@@ -23,7 +25,11 @@ from validator.runners.base import Runner
 
 @dataclass(frozen=True)
 class Setup:
-    """Everything shared by the submissions of one run."""
+    """Everything shared by the submissions of one run.
+
+    ``datasets`` holds one dataset per scale when the ruleset has several (RTSR 2023: x2
+    and x3); ``dataset`` is then the first of them. Empty: ``dataset`` serves every entry.
+    """
 
     dataset: Dataset
     smoke: bool
@@ -32,6 +38,10 @@ class Setup:
     unsandboxed_reason: str | None
     options: EvalOptions
     calibration: Calibration | None = None
+    datasets: dict[int, Dataset] = field(default_factory=dict)
+
+    def dataset_for(self, scale: int) -> Dataset | None:
+        return self.datasets.get(scale) if self.datasets else self.dataset
 
 
 def run_options(setup: Setup) -> RunOptions:
@@ -44,6 +54,9 @@ def run_options(setup: Setup) -> RunOptions:
         cudnn_benchmark=o.cudnn_benchmark,
         timeout_s=o.timeout_s,
         ruleset=setup.ruleset.name,
+        timing="synthetic" if o.synthetic else "dataset",
+        psnr_border=o.border,
+        psnr_y="bt601" if o.psnr_y == "off" and o.ssim else o.psnr_y,
     )
 
 
@@ -52,6 +65,16 @@ def runner_info(runner: Runner) -> RunnerInfo:
     fields = ("image", "image_id", "base_image", "base_digest", "lock_sha256")
     return RunnerInfo(
         kind=runner.kind, sandboxed=runner.sandboxed, **{k: facts.get(k) for k in fields}
+    )
+
+
+def _no_data(setup: Setup, scale: int) -> Finding:
+    have = ", ".join(f"x{s}" for s in sorted(setup.datasets))
+    return finding(
+        "scale-invalid",
+        f"scale {scale} is in {setup.ruleset.name}, but this run has data for {have} only",
+        path=f"{MANIFEST_NAME}:scale",
+        hint=f"Run again with a --data-dir that holds x{scale} data (HR/ and LR/, or x{scale}/).",
     )
 
 
@@ -65,10 +88,16 @@ def validate_zip(zip_path: Path, setup: Setup, *, progress: Progress | None = No
     )
     with run_intake(zip_path, scales=tuple(setup.ruleset.scales)) as intake:
         evaluated = None
-        if intake.runnable:
+        scale = intake.manifest.scale if intake.manifest else None
+        dataset = setup.dataset if scale is None else setup.dataset_for(scale)
+        if dataset is not None:
+            ctx = replace(ctx, dataset=dataset_info(dataset, smoke=setup.smoke))
+        elif scale in setup.ruleset.scales:  # other scales already have their finding
+            intake.findings.append(_no_data(setup, scale))
+        if intake.runnable and dataset is not None:
             if setup.unsandboxed_reason:
                 intake.findings.append(finding("not-sandboxed", setup.unsandboxed_reason))
-            evaluation = Evaluation(intake, setup.dataset, runner=runner, options=setup.options)
+            evaluation = Evaluation(intake, dataset, runner=runner, options=setup.options)
             evaluated = evaluation.run(progress)
         report = build_report(intake, ctx, evaluated)
     return judge(report, setup.ruleset, calibration=setup.calibration)

@@ -94,6 +94,8 @@ def metrics_table(report: Report) -> Table:
             _fmt(report.official.memory_mb if report.official else None, ".1f"),
         ),
     ]
+    if any(s.psnr_y is not None for s in report.splits):
+        rows.insert(1, ("Y PSNR (dB)", [_fmt(s.psnr_y, ".2f") for s in report.splits], ""))
     for name, cells, total in rows:
         table.add_row(name, *cells, total)
     c = report.complexity
@@ -121,9 +123,22 @@ def scoring_line(report: Report) -> str:
     return line + "\n  verdict: " + verdict
 
 
+def synthetic_line(report: Report) -> str:
+    s = report.synthetic
+    assert s is not None
+    line = (
+        f"runtime: {s.passes} timed passes on one 1x3x{s.input_height}x{s.input_width} "
+        f"{s.precision} input after {s.warmup} warm-up passes: mean {s.mean_ms:.2f} ms, "
+        f"median {s.median_ms:.2f} ms"
+    )
+    return line + "".join(f"\n  ({note})" for note in s.notes)
+
+
 def print_report(console: Console, report: Report) -> None:
     if report.splits or report.complexity:
         console.print(metrics_table(report))
+    if report.synthetic is not None:
+        console.print(synthetic_line(report))
     if report.scoring is not None:
         console.print(scoring_line(report))
     if report.runner is not None and not report.runner.sandboxed:

@@ -136,7 +136,11 @@ def _evaluated_report(
         )
         for name in split_names
     ]
-    official, stable = figures.official_set(splits), figures.stable_set(splits, result.images)
+    synthetic = figures.synthetic_figures(result.synthetic) if result.synthetic else None
+    if synthetic is not None:
+        official, stable = figures.synthetic_sets(synthetic)
+    else:
+        official, stable = figures.official_set(splits), figures.stable_set(splits, result.images)
     findings += assess.output_findings(
         result.images, scores, data_range=manifest.data_range, scale=manifest.scale
     )
@@ -183,5 +187,6 @@ def _evaluated_report(
         splits=splits,
         official=official,
         stable=stable,
+        synthetic=synthetic,
         complexity=complexity,
     )

@@ -1,5 +1,8 @@
 """The trusted scorer: PSNR (and optional SSIM/Y-PSNR) of the worker's SR against HR.
 
+``border`` and ``y_channel`` come from the ruleset: ESR crops 4 pixels and reports no Y;
+the 2023 real-time challenge crops none and reports Y with its script's swapped weights.
+
 It runs after all timing is done, with the images spread over threads, and treats every SR
 file as untrusted: ``allow_pickle=False``, exact dtype and shape required.
 Run it as ``python -m validator.scorer REQUEST.json`` (the docker runner does) or call
@@ -63,8 +66,11 @@ def _score_one(req: ScoreRequest, item: ScoreItem) -> ImageScore:
         "identical": math.isinf(value),
         "constant": bool(sr.min() == sr.max()),
     }
+    y_channel = "bt601" if req.y_channel == "off" and req.ssim else req.y_channel
+    if y_channel != "off":
+        swap = y_channel == "bt601_swapped_rb"
+        update["psnr_y"] = _finite(psnr_y(sr, hr, border=req.border, swap_rb=swap))
     if req.ssim:
-        update["psnr_y"] = _finite(psnr_y(sr, hr, border=req.border))
         update["ssim"] = ssim(sr, hr, border=req.border)
     return base.model_copy(update=update)
 

@@ -33,6 +33,13 @@ def _digest(value: Any) -> str:
     return hashlib.sha256(canonical_bytes(value)).hexdigest()
 
 
+def _per_scale(setup: Setup) -> dict[str, Any]:
+    """Each scale's digests when the ruleset has several (RTSR: x2 and x3 data)."""
+    if not setup.datasets:
+        return {}
+    return {"scales": {f"x{s}": [d.lr_digest, d.hr_digest] for s, d in setup.datasets.items()}}
+
+
 @dataclass(frozen=True)
 class RunIdentity:
     """The part of a key shared by every submission of one batch run."""
@@ -63,6 +70,7 @@ class RunIdentity:
                     "lr": setup.dataset.lr_digest,
                     "hr": setup.dataset.hr_digest,
                     "smoke": setup.smoke,
+                    **_per_scale(setup),
                 },
                 "options": options,
                 "calibration": (

@@ -24,7 +24,7 @@ from schemas.ruleset import Ruleset
 from schemas.scoring import Calibration
 from validator import __version__
 from validator.batch.jobs import run_job
-from validator.errors import EnvironmentProblem
+from validator.errors import EnvironmentProblem, InputError
 from validator.evaluate import SMOKE_DIR, EvalOptions
 from validator.pipeline import Setup
 
@@ -43,6 +43,7 @@ class NodeSpec:
     runner_facts: dict[str, str | None]
     omp_threads: str | None = None  # the driver's OMP_NUM_THREADS
     validator_version: str = __version__
+    scale_digests: tuple[tuple[int, str, str], ...] = ()  # (scale, lr, hr) per scale (RTSR)
 
     @property
     def digest(self) -> str:
@@ -50,7 +51,7 @@ class NodeSpec:
 
 
 def _build(spec: NodeSpec) -> Setup:
-    from validator.data import DataError, discover
+    from validator.commands._setup import load_datasets
     from validator.runners.select import select_runner
 
     if spec.validator_version != __version__:
@@ -59,16 +60,21 @@ def _build(spec: NodeSpec) -> Setup:
         )
     root = Path(spec.data_dir) if spec.data_dir else SMOKE_DIR
     try:
-        dataset = discover(root, scale=spec.ruleset.scales[0])
-    except DataError as exc:
+        datasets, _ = load_datasets(spec.data_dir, scales=spec.ruleset.scales)
+    except InputError as exc:
         raise EnvironmentProblem(f"data on this node: {exc}") from None
-    if (dataset.lr_digest, dataset.hr_digest) != (spec.lr_digest, spec.hr_digest):
+    dataset = next(iter(datasets.values()))
+    here = tuple((s, d.lr_digest, d.hr_digest) for s, d in datasets.items())
+    if (dataset.lr_digest, dataset.hr_digest) != (spec.lr_digest, spec.hr_digest) or (
+        spec.scale_digests and here != spec.scale_digests
+    ):
         raise EnvironmentProblem(f"{root} on this node holds other images than the driver's")
     selection = select_runner(spec.runner, variant="cpu" if spec.options.gpu is None else "cuda")
     if selection.runner.describe() != spec.runner_facts:
         raise EnvironmentProblem("this node's runner or image differs from the driver's")
     return Setup(
         dataset=dataset,
+        datasets=datasets if len(spec.ruleset.scales) > 1 else {},
         smoke=spec.data_dir is None,
         ruleset=spec.ruleset,
         runner=selection.runner,

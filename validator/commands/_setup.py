@@ -10,10 +10,12 @@ import argparse
 import os
 from pathlib import Path
 
+from schemas.ruleset import Ruleset, Timing
 from schemas.scoring import Calibration
-from validator.data import DataError, Dataset, discover
+from schemas.worker import MAX_PASSES
+from validator.data import RTSR_SCALES, DataError, Dataset, discover, discover_scales
 from validator.errors import InputError, UsageError
-from validator.evaluate import SMOKE_DIR, EvalOptions
+from validator.evaluate import SMOKE_DIR, EvalOptions, SyntheticOptions
 from validator.pipeline import Setup
 from validator.ruleset import DEFAULT_RULESET, load_ruleset
 from validator.runners.base import Runner
@@ -33,7 +35,31 @@ def parse_device(arg: str) -> tuple[str, int | None]:
     return "cuda", int(index or 0)
 
 
-def eval_options(args: argparse.Namespace, gpu: int | None, *, legacy_flops: bool) -> EvalOptions:
+def synthetic_options(args: argparse.Namespace, timing: Timing) -> SyntheticOptions | None:
+    """The ruleset's synthetic protocol; ``--synthetic-warmup/-passes`` shorten it (tests,
+    CPU runs), and the report then says it did not run as published."""
+    if timing.input != "synthetic":
+        return None
+    assert timing.output_size is not None and timing.timed_passes is not None  # schema
+    if timing.precision == "int8":
+        raise UsageError("the synthetic protocol cannot time int8")
+    warmup = timing.warmup if args.synthetic_warmup is None else args.synthetic_warmup
+    passes = timing.timed_passes if args.synthetic_passes is None else args.synthetic_passes
+    if not 0 <= warmup <= MAX_PASSES or not 1 <= passes <= MAX_PASSES:
+        raise UsageError(
+            f"--synthetic-warmup must be 0-{MAX_PASSES}, --synthetic-passes 1-{MAX_PASSES}"
+        )
+    return SyntheticOptions(
+        output_size=timing.output_size,
+        warmup=warmup,
+        passes=passes,
+        precision=timing.precision,
+        cudnn_benchmark=timing.cudnn_benchmark,
+        no_grad=timing.no_grad,
+    )
+
+
+def eval_options(args: argparse.Namespace, gpu: int | None, ruleset: Ruleset) -> EvalOptions:
     if not 1 <= args.runs <= 50:
         raise UsageError("--runs must be between 1 and 50")
     if args.stable_runs is not None and not 0 <= args.stable_runs <= 50:
@@ -46,7 +72,10 @@ def eval_options(args: argparse.Namespace, gpu: int | None, *, legacy_flops: boo
         cudnn_benchmark=args.cudnn_benchmark,
         timeout_s=args.timeout,
         ssim=args.ssim,
-        legacy_flops=legacy_flops,
+        legacy_flops=ruleset.flops_counter == "legacy",
+        synthetic=synthetic_options(args, ruleset.timing),
+        border=ruleset.psnr.border,
+        psnr_y=ruleset.psnr.y_channel,
     )
 
 
@@ -61,10 +90,27 @@ def select(
     return selection.runner, selection.unsandboxed_reason
 
 
+def smoke_dir(scale: int) -> Path:
+    """The embedded smoke set of ``scale``: the ESR layout, or ``rtsr/x<scale>``."""
+    return SMOKE_DIR / "rtsr" / f"x{scale}" if scale in RTSR_SCALES else SMOKE_DIR
+
+
 def load_dataset(data_dir: str | None, *, scale: int) -> tuple[Dataset, bool]:
-    root = Path(data_dir).resolve() if data_dir else SMOKE_DIR
+    root = Path(data_dir).resolve() if data_dir else smoke_dir(scale)
     try:
-        return discover(root, scale=scale), root == SMOKE_DIR
+        return discover(root, scale=scale), data_dir is None
+    except DataError as exc:
+        raise InputError(f"--data-dir {root}: {exc}") from None
+
+
+def load_datasets(data_dir: str | None, *, scales: list[int]) -> tuple[dict[int, Dataset], bool]:
+    """One dataset per scale the data holds (see :func:`validator.data.discover_scales`)."""
+    if len(scales) == 1 or data_dir is None:
+        loaded = {s: load_dataset(data_dir, scale=s)[0] for s in scales}
+        return loaded, data_dir is None
+    root = Path(data_dir).resolve()
+    try:
+        return discover_scales(root, scales=scales), False
     except DataError as exc:
         raise InputError(f"--data-dir {root}: {exc}") from None
 
@@ -77,11 +123,12 @@ def build_setup(
     calibration: Calibration | None = None,
 ) -> Setup:
     ruleset = load_ruleset(args.ruleset or DEFAULT_RULESET)
-    options = eval_options(args, gpu, legacy_flops=ruleset.flops_counter == "legacy")
-    dataset, smoke = load_dataset(args.data_dir, scale=ruleset.scales[0])
+    options = eval_options(args, gpu, ruleset)
+    datasets, smoke = load_datasets(args.data_dir, scales=ruleset.scales)
     runner, unsandboxed = select(args, gpu, default=runner_default)
     return Setup(
-        dataset=dataset,
+        dataset=next(iter(datasets.values())),
+        datasets=datasets if len(ruleset.scales) > 1 else {},
         smoke=smoke,
         ruleset=ruleset,
         runner=runner,

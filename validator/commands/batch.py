@@ -64,7 +64,7 @@ def _executor(args: argparse.Namespace) -> tuple[Setup, Executor]:
 
         setup = build_setup(args, 0 if _ray_uses_cuda(args) else None)
         spec = NodeSpec(
-            data_dir=None if setup.smoke else str(setup.dataset.root),
+            data_dir=None if setup.smoke else str(Path(args.data_dir).resolve()),
             lr_digest=setup.dataset.lr_digest,
             hr_digest=setup.dataset.hr_digest,
             ruleset=setup.ruleset,
@@ -73,6 +73,7 @@ def _executor(args: argparse.Namespace) -> tuple[Setup, Executor]:
             calibration=None,
             runner_facts=setup.runner.describe(),
             omp_threads=os.environ.get("OMP_NUM_THREADS"),
+            scale_digests=tuple((s, d.lr_digest, d.hr_digest) for s, d in setup.datasets.items()),
         )
         return setup, RayExecutor(spec)
     from validator.batch.local import LocalExecutor

@@ -55,7 +55,13 @@ def run(args: argparse.Namespace) -> int:
     setup = build_setup(args, gpu)
     if args.calibrate:
         console.print(f"calibrating: timing the {setup.ruleset.baseline.name} baseline here")
-        calibration = calibrate_on(setup.ruleset, setup.dataset, device=device, runs=args.runs)
+        calibration = calibrate_on(
+            setup.ruleset,
+            setup.dataset,
+            device=device,
+            runs=args.runs,
+            synthetic=setup.options.synthetic,
+        )
         setup = dataclasses.replace(setup, calibration=calibration)
     show = not args.no_progress and args.format == "text" and console.is_terminal
     report = _run_with_progress(zip_path, setup, show, console)

@@ -186,6 +186,9 @@ def check_layout(
                 "scale-invalid",
                 f"scale {manifest.scale} is not evaluated by this ruleset (expects {scales})",
                 path=f"{MANIFEST_NAME}:scale",
+                hint=None
+                if scales == (4,)
+                else f"Set scale to one of {', '.join(map(str, scales))}.",
             )
         )
     return layout

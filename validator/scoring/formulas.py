@@ -48,13 +48,25 @@ def exp_weighted(
     return scores
 
 
+def ranked_psnr(inputs: ScoringInputs, ruleset: Ruleset) -> tuple[str, float | None]:
+    """The split and PSNR a PSNR-based formula uses: the ruleset's ranked (first) split.
+
+    A run that measured exactly one other split (the RTSR layout's ``valid``) uses that one;
+    :func:`validator.scoring.score` then says so and the entry is not eligible.
+    """
+    ranked = ruleset.splits[0]
+    if ranked not in inputs.psnr and len(inputs.psnr) == 1:
+        return next(iter(inputs.psnr.items()))
+    return ranked, inputs.psnr.get(ranked)
+
+
 def rtsr(inputs: ScoringInputs, ruleset: Ruleset, *, runtime_factor: float) -> dict[str, float]:
     """``20·2^Δ / sqrt(ms)`` with ``Δ = max(PSNR − bicubic, 0)``, and 0 when Δ is 0."""
     if ruleset.track_for_scale(inputs.scale) is None:
         raise UsageError(
             f"{ruleset.name} has no x{inputs.scale} track", hint=f"scales: {ruleset.scales}"
         )
-    psnr = inputs.psnr.get(ruleset.splits[0])
+    psnr = ranked_psnr(inputs, ruleset)[1]
     bicubic = ruleset.formula.bicubic_psnr
     if psnr is None or bicubic is None or inputs.runtime_ms is None:
         return {}

@@ -6,7 +6,7 @@ from schemas.ruleset import Gate, Ruleset
 from schemas.scoring import Calibration, GateResult, ScoringResult
 from validator.errors import UsageError
 from validator.scoring.device import on_reference_device, same_device
-from validator.scoring.formulas import formula_scores, published_runtime_ms
+from validator.scoring.formulas import formula_scores, published_runtime_ms, ranked_psnr
 from validator.scoring.inputs import ScoringInputs
 
 
@@ -51,7 +51,7 @@ def _missing(scores: dict[str, float], inputs: ScoringInputs, ruleset: Ruleset) 
     if kind == "exp_weighted":
         needed |= {"FLOPs": inputs.flops_g, "params": inputs.params_m}
     else:
-        needed["PSNR"] = inputs.psnr.get(ruleset.splits[0])
+        needed["PSNR"] = ranked_psnr(inputs, ruleset)[1]
     absent = [name for name, value in needed.items() if value is None]
     return [f"no final score: {', '.join(absent)} not measured"]
 
@@ -69,10 +69,14 @@ def score(
         if g.phase == "final" and not g.passed
     ]
     reasons += _missing(scores, inputs, ruleset)
-    if ruleset.formula.kind == "rtsr" and scores.get("final") == 0.0:
-        reasons.append(
-            f"PSNR not above bicubic ({ruleset.formula.bicubic_psnr} dB): score nullified"
-        )
+    if ruleset.formula.kind == "rtsr":
+        if scores.get("final") == 0.0:
+            reasons.append(
+                f"PSNR not above bicubic ({ruleset.formula.bicubic_psnr} dB): score nullified"
+            )
+        split = ranked_psnr(inputs, ruleset)[0]
+        if split != ruleset.splits[0]:
+            reasons.append(f"PSNR is the {split} split's, not the ranked {ruleset.splits[0]}'s")
     calibrated = None
     if calibration is not None:
         factor = _runtime_factor(calibration, inputs, ruleset)

@@ -1,8 +1,13 @@
-"""One evaluation inside the worker: decode once, load, time, measure complexity."""
+"""One evaluation inside the worker: decode once, load, time, measure complexity.
+
+With ``config.synthetic`` the LR images run once each, untimed, for their SR outputs, and
+the runtime comes from the synthetic protocol (:mod:`validator.worker.synthetic`) instead.
+"""
 
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +19,7 @@ from schemas.worker import (
     Complexity,
     ImageTiming,
     SplitMemory,
+    SyntheticTiming,
     WorkerConfig,
     WorkerFailure,
     WorkerResult,
@@ -23,6 +29,8 @@ from validator.worker.envinfo import environment
 from validator.worker.forward import make_forward
 from validator.worker.loader import load_model, model_dtype
 from validator.worker.timing import Protocol, SplitTimes
+
+LR_SUFFIXES = (".png", ".jpg")  # the RTSR 2023 LR images are JPEGs
 
 
 class StageError(Exception):
@@ -65,7 +73,9 @@ class Evaluation:
         inputs: dict[str, list[torch.Tensor]] = {}
         root = Path(self.config.lr_dir)
         for split in self.config.splits:
-            files = sorted((root / split).glob("*.png"))
+            files = sorted(
+                f for f in (root / split).iterdir() if f.suffix in LR_SUFFIXES and f.is_file()
+            )
             self._stems[split] = [f.stem for f in files]
             imgs = [read_image(f) for f in files]
             self._shapes[split] = [(im.shape[0], im.shape[1]) for im in imgs]
@@ -104,22 +114,39 @@ class Evaluation:
             stats.sr_file = rel
         self._stats[(split, index)] = stats
 
-    def _timing(
-        self, inputs: dict[str, list[torch.Tensor]], model: torch.nn.Module
-    ) -> tuple[dict[str, SplitTimes], dict[str, SplitTimes]]:
+    def _protocol(self, inputs: dict[str, list[torch.Tensor]], model: torch.nn.Module) -> Protocol:
         for split in self.config.splits:
             (self.out / "sr" / split).mkdir(parents=True, exist_ok=True)
         forward = make_forward(model, self.manifest.inference, scale=self.manifest.scale)
-        proto = Protocol(forward, inputs, self.device, model_dtype(self.manifest), tick=self._tick)
+        return Protocol(forward, inputs, self.device, model_dtype(self.manifest), tick=self._tick)
+
+    def _timing(
+        self, inputs: dict[str, list[torch.Tensor]], model: torch.nn.Module
+    ) -> tuple[dict[str, SplitTimes], dict[str, SplitTimes]]:
+        proto = self._protocol(inputs, model)
         official = proto.official(self.config.runs, self._on_output)
         stable = proto.stable(self.config.stable_runs, self.config.warmup)
         return official, stable
+
+    def _outputs_only(
+        self, inputs: dict[str, list[torch.Tensor]], model: torch.nn.Module
+    ) -> dict[str, SplitTimes]:
+        self._protocol(inputs, model).outputs(self._on_output)
+        return {s: SplitTimes([[] for _ in self._stems[s]]) for s in self.config.splits}
+
+    def _synthetic(self, model: torch.nn.Module) -> SyntheticTiming:
+        from validator.worker.synthetic import measure
+
+        assert self.config.synthetic is not None
+        forward = make_forward(model, self.manifest.inference, scale=self.manifest.scale)
+        return measure(model, forward, self.config.synthetic, device=self.device, tick=self._tick)
 
     def _complexity(self, model: torch.nn.Module, params_before: int) -> Complexity:
         from validator import complexity as cx
 
         size = self.config.complexity_input
-        if model_dtype(self.manifest) != torch.float32:
+        tensors = itertools.chain(model.parameters(), model.buffers())
+        if any(t.is_floating_point() and t.dtype != torch.float32 for t in tensors):
             # Counts do not depend on the dtype; fvcore's tracer and CPU kernels want fp32.
             model = copy.deepcopy(model).float()
         x = cx.make_input(size=size, device=self.device)
@@ -158,8 +185,14 @@ class Evaluation:
         inputs = self._stage("decode", self._decode)
         model = self._stage("load", self._load)
         params_before = sum(p.numel() for p in model.parameters())
-        official, stable = self._stage("inference", self._timing, inputs, model)
-        self.images = self._image_records(official, stable)
+        synthetic = None
+        if self.config.synthetic is None:
+            official, stable = self._stage("inference", self._timing, inputs, model)
+            self.images = self._image_records(official, stable)
+        else:
+            official = stable = self._stage("inference", self._outputs_only, inputs, model)
+            self.images = self._image_records(official, stable)
+            synthetic = self._stage("synthetic timing", self._synthetic, model)
         complexity = self._stage("complexity", self._complexity, model, params_before)
         memory = [
             SplitMemory(split=s, official_mb=official[s].memory_mb, stable_mb=stable[s].memory_mb)
@@ -171,6 +204,7 @@ class Evaluation:
             cudnn_benchmark=bool(torch.backends.cudnn.benchmark),
             images=self.images,
             memory=memory,
+            synthetic=synthetic,
             complexity=complexity,
         )
 

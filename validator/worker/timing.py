@@ -1,4 +1,4 @@
-"""The two timing protocols.
+"""The timing protocols.
 
 ``official`` repeats the organizers' loop: per image, the host-to-device copy first (not
 timed), then events around the forward only, then a synchronize; no warm-up; autograd left
@@ -6,6 +6,10 @@ on (parameters are frozen, so no graph is built); peak memory read after each sp
 never reset. ``stable`` corrects its defects: warm-up forwards first, inference mode, and the
 peak memory reset at each split. Both only time: they never decode, score or write inside
 the timed region.
+
+``time_passes`` is the fixed-input protocol of the 2023 real-time challenge (warm-up passes,
+then timed passes on one input); the worker and the baseline calibration both use it, so an
+entry and its baseline are timed by the same code.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ class Clock:
     """CUDA events on a GPU, ``perf_counter`` on the CPU, with one interface."""
 
     def __init__(self, device: torch.device) -> None:
+        self.device = device
         self.cuda = device.type == "cuda"
 
     def time(self, fn: Forward, x: torch.Tensor) -> tuple[torch.Tensor, float]:
@@ -43,7 +48,7 @@ class Clock:
             start.record()
             y = fn(x)
             end.record()
-            torch.cuda.synchronize()
+            torch.cuda.synchronize(self.device)
             return y, float(start.elapsed_time(end))
         t0 = time.perf_counter()
         y = fn(x)
@@ -55,6 +60,38 @@ class Clock:
     def reset_peak(self) -> None:
         if self.cuda:
             torch.cuda.reset_peak_memory_stats()
+
+
+def synthetic_input(
+    height: int, width: int, *, device: torch.device, dtype: torch.dtype, seed: int = 0
+) -> torch.Tensor:
+    """The random 1x3xHxW input of the synthetic protocol, the same for every entry."""
+    gen = torch.Generator().manual_seed(seed)
+    return torch.randn(1, 3, height, width, generator=gen).to(device=device, dtype=dtype)
+
+
+def time_passes(
+    fn: Forward,
+    x: torch.Tensor,
+    *,
+    warmup: int,
+    passes: int,
+    clock: Clock,
+    tick: Callable[[], None] = lambda: None,
+) -> list[float]:
+    """``warmup`` untimed forwards of ``x``, a synchronize, then ``passes`` timed ones (ms)."""
+    for _ in range(warmup):
+        fn(x)
+        tick()
+    if clock.cuda:
+        torch.cuda.synchronize(clock.device)
+    times = []
+    for _ in range(passes):
+        y, ms = clock.time(fn, x)
+        del y
+        times.append(ms)
+        tick()
+    return times
 
 
 @dataclass
@@ -81,6 +118,16 @@ class Protocol:
                 on_output(split, i, y)
             del y
             self.tick()
+
+    def outputs(self, on_output: OnOutput) -> None:
+        """Each image once, untimed, for its SR output (the synthetic protocol times apart)."""
+        with torch.no_grad():
+            for split, xs in self.inputs.items():
+                for i, cpu_x in enumerate(xs):
+                    y = self.forward(cpu_x.to(self.device, dtype=self.dtype))
+                    on_output(split, i, y)
+                    del y
+                    self.tick()
 
     def official(self, runs: int, on_output: OnOutput) -> dict[str, SplitTimes]:
         clock = Clock(self.device)
