@@ -8,14 +8,18 @@ import json
 import shutil
 import statistics
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
 import torch.nn.functional as F
 
 from schemas.report import Report
+from schemas.ruleset import Ruleset
+from schemas.scoring import Calibration
 from schemas.worker import SyntheticSpec
 from tests import subs
+from validator.calibration import device_name
 from validator.cli import main
 from validator.commands._setup import eval_options, load_datasets
 from validator.data import DataError, discover, discover_scales, stage_lr
@@ -23,7 +27,7 @@ from validator.evaluate import SMOKE_DIR
 from validator.metrics.convert import from_tensor, mod_crop, read_image, to_tensor
 from validator.metrics.psnr import psnr, psnr_y
 from validator.ruleset import load_ruleset
-from validator.scoring import ScoringInputs, score
+from validator.scoring import ScoringInputs, published_runtime_ms, score
 from validator.worker.synthetic import measure
 
 RTSR_SMOKE = SMOKE_DIR / "rtsr"
@@ -192,16 +196,27 @@ def test_rtsr_score_from_the_valid_split_is_not_eligible() -> None:
 
 
 # -- end to end -----------------------------------------------------------------------------
+def _fake_calibration(ruleset: Ruleset, dataset: object, **kw: Any) -> Calibration:
+    # RTSRN takes seconds per 720p pass on a CPU: only the routing by scale is tested here.
+    return Calibration(
+        baseline="rtsrn",
+        device=device_name(torch.device("cpu")),
+        runtime_ms=100.0,
+        published_runtime_ms=published_runtime_ms(ruleset, scale=kw["scale"]) or 0.0,
+    )
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("scale", [2, 3])
 def test_rtsr_submission_is_evaluated_and_scored(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], scale: int
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, scale: int
 ) -> None:
     extra = ["--ruleset", "ntire2023_rtsr", "--synthetic-passes", "2", "--synthetic-warmup", "1"]
     data = RTSR_SMOKE / f"x{scale}"
-    if scale == 3:  # x3 through --data-dir: a plain HR/ + LR/ copy of the smoke set
+    if scale == 3:  # x3 through --data-dir (a plain HR/ + LR/ copy), and calibrated
         data = Path(shutil.copytree(data, tmp_path / "data"))
-        extra += ["--data-dir", str(data)]
+        extra += ["--data-dir", str(data), "--calibrate"]
+        monkeypatch.setattr("validator.commands.validate.calibrate_on", _fake_calibration)
     report = _validate(capsys, _zip(tmp_path, scale), *extra)
 
     assert report.status == "evaluated", report.findings
@@ -232,6 +247,9 @@ def test_rtsr_submission_is_evaluated_and_scored(
     assert sc.scores == {"psnr_gain_db": 0.0, "final": 0.0}
     assert not sc.eligible
     assert any("score nullified" in r for r in sc.reasons)
+    if scale == 3:  # the calibration of the entry's own scale was used
+        assert sc.calibration and sc.calibration.published_runtime_ms == 13.28
+        assert sc.calibrated_scores == {"psnr_gain_db": 0.0, "final": 0.0}
 
 
 @pytest.mark.slow

@@ -20,6 +20,7 @@ def calibrate_on(
     device: str,
     runs: int,
     synthetic: SyntheticOptions | None = None,
+    scale: int | None = None,
 ) -> Calibration:
     """Time the ruleset's baseline here, on the same LR images, with the official protocol;
     a synthetic protocol runs with the warm-up and passes the entries run with."""
@@ -27,7 +28,8 @@ def calibrate_on(
 
     if synthetic is not None:
         update = {"warmup": synthetic.warmup, "timed_passes": synthetic.passes}
-        return calibrate(ruleset, device=device, timing=ruleset.timing.model_copy(update=update))
+        timing = ruleset.timing.model_copy(update=update)
+        return calibrate(ruleset, device=device, timing=timing, scale=scale)
     images = [read_image(p.lr) for s in dataset.splits for p in s.pairs]
     return calibrate(ruleset, device=device, runs=runs, images=images)
 

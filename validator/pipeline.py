@@ -29,6 +29,7 @@ class Setup:
 
     ``datasets`` holds one dataset per scale when the ruleset has several (RTSR 2023: x2
     and x3); ``dataset`` is then the first of them. Empty: ``dataset`` serves every entry.
+    ``calibrations``, likewise, holds a baseline timing per scale in place of ``calibration``.
     """
 
     dataset: Dataset
@@ -39,6 +40,7 @@ class Setup:
     options: EvalOptions
     calibration: Calibration | None = None
     datasets: dict[int, Dataset] = field(default_factory=dict)
+    calibrations: dict[int, Calibration] = field(default_factory=dict)
 
     def dataset_for(self, scale: int) -> Dataset | None:
         return self.datasets.get(scale) if self.datasets else self.dataset
@@ -100,4 +102,5 @@ def validate_zip(zip_path: Path, setup: Setup, *, progress: Progress | None = No
             evaluation = Evaluation(intake, dataset, runner=runner, options=setup.options)
             evaluated = evaluation.run(progress)
         report = build_report(intake, ctx, evaluated)
-    return judge(report, setup.ruleset, calibration=setup.calibration)
+    calibration = setup.calibrations.get(scale or 0, setup.calibration)
+    return judge(report, setup.ruleset, calibration=calibration)

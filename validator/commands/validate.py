@@ -46,6 +46,26 @@ def _write(report: Report, args: argparse.Namespace, console: Console) -> None:
         console.print(f"report ({state}) written to {args.out}")
 
 
+def _calibrated(setup: Setup, *, device: str, runs: int, console: Console) -> Setup:
+    """``setup`` with the baseline timed here: once, or once per scale the data holds."""
+    console.print(f"calibrating: timing the {setup.ruleset.baseline.name} baseline here")
+    per_scale = setup.datasets or {setup.ruleset.scales[0]: setup.dataset}
+    timed = {
+        scale: calibrate_on(
+            setup.ruleset,
+            dataset,
+            device=device,
+            runs=runs,
+            synthetic=setup.options.synthetic,
+            scale=scale,
+        )
+        for scale, dataset in per_scale.items()
+    }
+    if setup.datasets:
+        return dataclasses.replace(setup, calibrations=timed)
+    return dataclasses.replace(setup, calibration=next(iter(timed.values())))
+
+
 def run(args: argparse.Namespace) -> int:
     zip_path = Path(args.zip)
     if not zip_path.is_file():
@@ -54,15 +74,7 @@ def run(args: argparse.Namespace) -> int:
     device, gpu = parse_device(args.device)
     setup = build_setup(args, gpu)
     if args.calibrate:
-        console.print(f"calibrating: timing the {setup.ruleset.baseline.name} baseline here")
-        calibration = calibrate_on(
-            setup.ruleset,
-            setup.dataset,
-            device=device,
-            runs=args.runs,
-            synthetic=setup.options.synthetic,
-        )
-        setup = dataclasses.replace(setup, calibration=calibration)
+        setup = _calibrated(setup, device=device, runs=args.runs, console=console)
     show = not args.no_progress and args.format == "text" and console.is_terminal
     report = _run_with_progress(zip_path, setup, show, console)
     if args.format == "json":

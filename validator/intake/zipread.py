@@ -127,6 +127,8 @@ def scan(zip_path: Path, *, limits: Limits) -> ZipScan:
             result.findings.append(finding("zip-unsafe-path", f"'{shown}': {reason}", path=shown))
             continue
         name = _normalise(info.filename)
+        if not name:  # "." or "./": names the root itself, nothing to extract
+            continue
         if any(part in JUNK_PARTS for part in PurePosixPath(name).parts):
             result.junk.append(name)
             continue
