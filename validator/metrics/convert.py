@@ -10,12 +10,14 @@ numbers.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import cv2
 import numpy as np
 import numpy.typing as npt
-import torch
+
+if TYPE_CHECKING:  # the scorer uses this module and must start without torch (~2 s)
+    import torch
 
 Uint8Image = npt.NDArray[np.uint8]
 ArrayT = TypeVar("ArrayT", bound=np.ndarray[Any, Any])
@@ -56,6 +58,8 @@ def write_image(path: str | Path, img: Uint8Image) -> None:
 
 def to_tensor(img: Uint8Image, data_range: float) -> torch.Tensor:
     """uint8 HWC -> float32 1xCxHxW in ``[0, data_range]``, as handed to the model."""
+    import torch
+
     chw = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))
     # A torch division by 255/data_range, as the official code does: multiplying by the
     # reciprocal instead rounds differently in float32.
