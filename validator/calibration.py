@@ -21,12 +21,8 @@ CUDA devices are timed with CUDA events and a synchronize; the CPU with ``perf_c
 from __future__ import annotations
 
 import contextlib
-import functools
-import platform
 import statistics
-import time
-from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -36,8 +32,10 @@ from schemas.ruleset import Ruleset, Timing
 from schemas.scoring import Calibration
 from validator.baselines import baseline_spec, get_baseline
 from validator.errors import UsageError
+from validator.metrics.convert import to_tensor
 from validator.scoring.formulas import published_runtime_ms
-from validator.worker.synthetic import run_precision
+from validator.worker.envinfo import cpu_name
+from validator.worker.synthetic import cudnn_benchmark, run_precision
 from validator.worker.timing import Clock, synthetic_input, time_passes
 
 _DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
@@ -46,43 +44,7 @@ _DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 def device_name(device: torch.device) -> str:
     """The name scoring compares with the reference GPU: the GPU's, else the CPU's, read
     the way the worker's environment record reads it."""
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()[:200]
-    return (platform.processor() or platform.machine())[:200]
-
-
-def _timed_ms(device: torch.device, fn: Callable[[], object]) -> float:
-    if device.type == "cuda":
-        start = torch.cuda.Event(enable_timing=True)  # type: ignore[no-untyped-call]
-        end = torch.cuda.Event(enable_timing=True)  # type: ignore[no-untyped-call]
-        start.record()
-        fn()
-        end.record()
-        torch.cuda.synchronize(device)
-        return float(start.elapsed_time(end))
-    t0 = time.perf_counter()
-    fn()
-    return (time.perf_counter() - t0) * 1000.0
-
-
-@contextlib.contextmanager
-def _cudnn_benchmark(enabled: bool) -> Iterator[None]:
-    before = torch.backends.cudnn.benchmark
-    torch.backends.cudnn.benchmark = enabled
-    try:
-        yield
-    finally:
-        torch.backends.cudnn.benchmark = before
-
-
-def _to_model(image: NDArray[np.uint8], data_range: float, dtype: torch.dtype) -> torch.Tensor:
-    # As officially converted: float32, divided by 255/data_range, NCHW batch of one.
-    x = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).unsqueeze(0)
-    return (x.to(torch.float32) / (255.0 / data_range)).to(dtype)
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name()
 
 
 def _dataset_ms(
@@ -93,10 +55,10 @@ def _dataset_ms(
     data_range: float,
     dtype: torch.dtype,
 ) -> float:
-    times = []
+    clock, times = Clock(device), []
     for image in images:
-        x = _to_model(image, data_range, dtype).to(device)  # the host->device copy is untimed
-        times.append(_timed_ms(device, functools.partial(model, x)))
+        x = to_tensor(image, data_range).to(device, dtype=dtype)  # the copy is untimed
+        times.append(clock.time(model, x)[1])
     return statistics.fmean(times)
 
 
@@ -144,7 +106,7 @@ def calibrate(
     model = get_baseline(spec.name, scale=scale).to(device=dev, dtype=dtype)
     grad = torch.no_grad() if protocol.no_grad else contextlib.nullcontext()
     per_run = []
-    with _cudnn_benchmark(protocol.cudnn_benchmark), grad:
+    with cudnn_benchmark(protocol.cudnn_benchmark), grad:
         for _ in range(protocol.runs if runs is None else runs):
             if protocol.input == "dataset":
                 ms = _dataset_ms(model, images, device=dev, data_range=spec.data_range, dtype=dtype)

@@ -10,7 +10,7 @@ import torch
 from schemas.worker import Environment, WorkerConfig
 
 
-def _cpu_name() -> str:
+def cpu_name() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -42,7 +42,7 @@ def environment(device: torch.device, config: WorkerConfig) -> Environment:
         device=str(device),
         gpu_name=torch.cuda.get_device_name(device) if cuda else None,
         driver=_driver() if cuda else None,
-        cpu=_cpu_name(),
+        cpu=cpu_name(),
         threads=torch.get_num_threads(),
         platform=platform.platform()[:200],
     )

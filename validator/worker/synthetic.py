@@ -40,7 +40,7 @@ def run_precision(
 
 
 @contextlib.contextmanager
-def _cudnn_benchmark(enabled: bool) -> Iterator[None]:
+def cudnn_benchmark(enabled: bool) -> Iterator[None]:
     before = torch.backends.cudnn.benchmark
     torch.backends.cudnn.benchmark = enabled
     try:
@@ -65,7 +65,7 @@ def measure(
     clock = Clock(device)
     grad = torch.no_grad() if spec.no_grad else contextlib.nullcontext()
     clock.reset_peak()
-    with _cudnn_benchmark(spec.cudnn_benchmark), grad:
+    with cudnn_benchmark(spec.cudnn_benchmark), grad:
         times = time_passes(
             forward, x, warmup=spec.warmup, passes=spec.passes, clock=clock, tick=tick
         )
