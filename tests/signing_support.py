@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from schemas.findings import Finding, Severity
@@ -78,3 +79,11 @@ def make_report(zip_bytes: bytes = ZIP_BYTES, **overrides: Any) -> Report:
 
 def new_key() -> Ed25519PrivateKey:
     return Ed25519PrivateKey.generate()
+
+
+def clear_signing_env(monkeypatch: pytest.MonkeyPatch, *extra: str) -> None:
+    """Unset every variable a key can come from, so a developer's own keys never leak in."""
+    from validator.signing import KEY_ENV, PASSPHRASE_ENV, PUBKEY_ENV
+
+    for name in (KEY_ENV, PUBKEY_ENV, PASSPHRASE_ENV, *extra):
+        monkeypatch.delenv(name, raising=False)

@@ -9,12 +9,10 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from tests.signing_support import ZIP_BYTES, make_report, write_zip
+from tests.signing_support import ZIP_BYTES, clear_signing_env, make_report, write_zip
 from validator.cli import main
 from validator.errors import EXIT_IO, EXIT_OK, EXIT_SIGNATURE, EXIT_USAGE
 from validator.signing import (
-    KEY_ENV,
-    PASSPHRASE_ENV,
     PUBKEY_ENV,
     load_private_key,
     sign_report,
@@ -24,8 +22,7 @@ from validator.signing import (
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in (KEY_ENV, PUBKEY_ENV, PASSPHRASE_ENV, "ESR_TRACEBACK"):
-        monkeypatch.delenv(name, raising=False)
+    clear_signing_env(monkeypatch, "ESR_TRACEBACK")
 
 
 class World:

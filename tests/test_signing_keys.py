@@ -11,6 +11,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from tests.signing_support import clear_signing_env
 from validator.errors import InputError, UsageError
 from validator.signing import (
     KEY_ENV,
@@ -26,8 +27,7 @@ from validator.signing import (
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in (KEY_ENV, PUBKEY_ENV, PASSPHRASE_ENV):
-        monkeypatch.delenv(name, raising=False)
+    clear_signing_env(monkeypatch)
 
 
 def mode(path: Path) -> int:
