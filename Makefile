@@ -45,7 +45,7 @@ test-fast: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy validator schemas
+	$(BIN)/mypy esr_validator
 
 sample: $(STAMP)
 	$(BIN)/python scripts/make_sample.py

@@ -22,10 +22,10 @@ from rich.console import Console
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.batch_support
 from tests import batch_support as bs
-from validator.batch.driver import BatchResult
-from validator.cli import build_parser
-from validator.commands.batch import execute
-from validator.signing import write_keypair
+from esr_validator.batch.driver import BatchResult
+from esr_validator.cli import build_parser
+from esr_validator.commands.batch import execute
+from esr_validator.signing import write_keypair
 
 
 def _batch(argv: list[str]) -> BatchResult:
@@ -65,7 +65,7 @@ def main() -> None:
     print(f"| local, rerun (all done) | {rerun.wall_s:.2f} | 0 | – | 0/{opts.count} |")
     if opts.skip_ray:
         return
-    from validator.batch.raycluster import connect
+    from esr_validator.batch.raycluster import connect
 
     t0 = time.perf_counter()
     connect(address=None, num_gpus=None, num_cpus=2)

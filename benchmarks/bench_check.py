@@ -20,7 +20,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.subs
 from tests import subs
-from validator.intake.check import run_intake
+from esr_validator.intake.check import run_intake
 
 
 def make_submission(path: Path, megabytes: float = 5.0) -> Path:
@@ -57,7 +57,7 @@ def main() -> int:
                 assert intake.ok, intake.findings
 
         def cli() -> None:
-            cmd = [sys.executable, "-m", "validator", "check", str(zip_path)]
+            cmd = [sys.executable, "-m", "esr_validator", "check", str(zip_path)]
             subprocess.run(cmd, check=True, capture_output=True)
 
         t_lib = _median_s(in_process, args.repeat)

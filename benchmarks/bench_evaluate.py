@@ -28,15 +28,15 @@ from skimage import data as skdata
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.subs
 from tests import subs
-from validator.baselines import rlfn
-from validator.data import discover
-from validator.evaluate import EvalOptions
-from validator.metrics.convert import from_tensor, mod_crop, read_image, to_tensor
-from validator.metrics.imresize import downscale
-from validator.metrics.psnr import psnr
-from validator.pipeline import Setup, validate_zip
-from validator.ruleset import load_ruleset
-from validator.runners.local import LocalRunner
+from esr_validator.baselines import rlfn
+from esr_validator.data import discover
+from esr_validator.evaluate import EvalOptions
+from esr_validator.metrics.convert import from_tensor, mod_crop, read_image, to_tensor
+from esr_validator.metrics.imresize import downscale
+from esr_validator.metrics.psnr import psnr
+from esr_validator.pipeline import Setup, validate_zip
+from esr_validator.ruleset import load_ruleset
+from esr_validator.runners.local import LocalRunner
 
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry", "retina")
 

@@ -14,11 +14,11 @@ import sys
 import time
 from pathlib import Path
 
-from validator.data import discover
-from validator.evaluate import SMOKE_DIR, EvalOptions
-from validator.pipeline import Setup, validate_zip
-from validator.ruleset import load_ruleset
-from validator.runners.select import select_runner
+from esr_validator.data import discover
+from esr_validator.evaluate import SMOKE_DIR, EvalOptions
+from esr_validator.pipeline import Setup, validate_zip
+from esr_validator.ruleset import load_ruleset
+from esr_validator.runners.select import select_runner
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_submission" / "team01_TinyESR.zip"
 

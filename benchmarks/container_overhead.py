@@ -16,10 +16,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from validator.runners.base import Mount, ProcessSpec, Runner
-from validator.runners.docker import DockerRunner, Sandbox
-from validator.runners.image import ensure_image
-from validator.runners.local import LocalRunner
+from esr_validator.runners.base import Mount, ProcessSpec, Runner
+from esr_validator.runners.docker import DockerRunner, Sandbox
+from esr_validator.runners.image import ensure_image
+from esr_validator.runners.local import LocalRunner
 
 PROBE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "docker_probe"
 

@@ -16,7 +16,7 @@ BIN     ?= .venv/bin
 .PHONY: image base-image wheelhouse image-tag lock image-prune
 
 image: wheelhouse $(if $(filter cpu,$(VARIANT)),base-image)
-	$(BIN)/python -m validator.runners.image build --variant $(VARIANT)
+	$(BIN)/python -m esr_validator.runners.image build --variant $(VARIANT)
 
 base-image:
 	scripts/make_base_image.sh
@@ -25,7 +25,7 @@ wheelhouse:
 	PYTHON=$(BIN)/python scripts/make_wheelhouse.sh $(VARIANT)
 
 image-tag:
-	@$(BIN)/python -m validator.runners.image tag --variant $(VARIANT)
+	@$(BIN)/python -m esr_validator.runners.image tag --variant $(VARIANT)
 
 lock:
 	$(BIN)/python scripts/lock_requirements.py --variant all
@@ -33,6 +33,6 @@ lock:
 # Images of older sources pile up (each differs only in its harness layer): remove all but
 # the current tag of VARIANT.
 image-prune:
-	@current="$$($(BIN)/python -m validator.runners.image tag --variant $(VARIANT))"; \
+	@current="$$($(BIN)/python -m esr_validator.runners.image tag --variant $(VARIANT))"; \
 	docker images esr-validator --format '{{.Repository}}:{{.Tag}}' \
 	  | grep "^esr-validator:$(VARIANT)-" | grep -vx "$$current" | xargs -r docker rmi

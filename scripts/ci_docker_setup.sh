@@ -48,5 +48,5 @@ PYTHON="$PYTHON" scripts/make_base_image.sh
 step "wheelhouse"
 PYTHON="$PYTHON" scripts/make_wheelhouse.sh cpu
 step "CPU evaluation image"
-"$PYTHON" -m validator.runners.image build --variant cpu >/dev/null
-step "ready: $("$PYTHON" -m validator.runners.image tag --variant cpu)"
+"$PYTHON" -m esr_validator.runners.image build --variant cpu >/dev/null
+step "ready: $("$PYTHON" -m esr_validator.runners.image tag --variant cpu)"

@@ -11,11 +11,11 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from schemas.manifest import Manifest
-from schemas.pr import PrCheck
-from schemas.report import Report
-from schemas.scorer import ScoreOutput, ScoreRequest
-from schemas.worker import WorkerConfig, WorkerResult
+from esr_validator.schemas.manifest import Manifest
+from esr_validator.schemas.pr import PrCheck
+from esr_validator.schemas.report import Report
+from esr_validator.schemas.scorer import ScoreOutput, ScoreRequest
+from esr_validator.schemas.worker import WorkerConfig, WorkerResult
 
 MODELS: dict[str, type[BaseModel]] = {
     "manifest": Manifest,
@@ -26,7 +26,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "score_output": ScoreOutput,
     "pr": PrCheck,
 }
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "esr_validator" / "schemas"
 
 
 def rendered() -> dict[str, str]:
@@ -40,7 +40,7 @@ def rendered() -> dict[str, str]:
 def main() -> int:
     for name, text in rendered().items():
         (SCHEMA_DIR / name).write_text(text)
-        print(f"wrote schemas/{name}")
+        print(f"wrote esr_validator/schemas/{name}")
     return 0
 
 

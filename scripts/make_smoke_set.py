@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""Regenerate the embedded smoke set, validator/data/smoke/, from scikit-image's photographs.
+"""Regenerate the embedded smoke set, esr_validator/data/smoke/, from scikit-image's photographs.
 
 The set is laid out exactly like the official 2024-2026 data, so the whole pipeline runs
 on it without --data-dir:
 
     DIV2K_LSDIR_{valid,test}_HR/<stem>.png      crops of public-domain/CC0 photographs
     DIV2K_LSDIR_{valid,test}_LR/<stem>x4.png    MATLAB-compatible bicubic x1/4 of the
-                                                mod-4-cropped HR (validator.metrics.imresize)
+                                                mod-4-cropped HR (esr_validator.metrics.imresize)
     rtsr/x{2,3}/HR/<stem>.png, LR/<stem>.jpg    the 2023 Real-Time SR degradation of the
                                                 valid images' centres: PIL bicubic
                                                 downscale, then JPEG quality 90
@@ -37,10 +37,10 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from validator.metrics.convert import mod_crop  # noqa: E402
-from validator.metrics.imresize import downscale  # noqa: E402
+from esr_validator.metrics.convert import mod_crop  # noqa: E402
+from esr_validator.metrics.imresize import downscale  # noqa: E402
 
-DEFAULT_OUT = ROOT / "validator" / "data" / "smoke"
+DEFAULT_OUT = ROOT / "esr_validator" / "data" / "smoke"
 SKIMAGE_DATA = Path(skimage.__file__).parent / "data"
 PNG_OPTS = [cv2.IMWRITE_PNG_COMPRESSION, 9]
 RTSR_SCALES = (2, 3)
@@ -134,7 +134,7 @@ How the files were made:
 
 - HR: the crop above, stored losslessly as PNG (grayscale `camera` stays one channel).
 - LR (`*_LR/<stem>x4.png`): HR mod-cropped to a multiple of 4, then MATLAB-compatible
-  bicubic `imresize(hr, 1/4)` with antialiasing (`validator.metrics.imresize`), as the
+  bicubic `imresize(hr, 1/4)` with antialiasing (`esr_validator.metrics.imresize`), as the
   challenge's LR images were made.
 - `rtsr/x{{2,3}}`: the valid images only. HR is the central {RTSR_HR_SIZE[0]}x{RTSR_HR_SIZE[1]} of
   the HR crop (divisible by 2 and 3); LR is made as the 2023 Real-Time SR challenge made

@@ -3,7 +3,7 @@
 
 Training data: scikit-image photographs that are NOT in the smoke set, so the smoke-set
 PSNR is a held-out figure. LR images are made the way the challenge made them: HR
-mod-cropped to 4, then MATLAB-compatible bicubic x1/4 (validator.metrics.imresize).
+mod-cropped to 4, then MATLAB-compatible bicubic x1/4 (esr_validator.metrics.imresize).
 
 Everything random is seeded and the thread count is fixed, so the same command on the
 same torch build writes the same weights. Output: a plain state dict of float32 tensors,
@@ -34,14 +34,14 @@ from torch import nn
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from validator.data import discover  # noqa: E402
-from validator.metrics.convert import from_tensor, mod_crop, read_image, to_tensor  # noqa: E402
-from validator.metrics.imresize import downscale, upscale  # noqa: E402
-from validator.metrics.psnr import psnr  # noqa: E402
+from esr_validator.data import discover  # noqa: E402
+from esr_validator.metrics.convert import from_tensor, mod_crop, read_image, to_tensor  # noqa: E402
+from esr_validator.metrics.imresize import downscale, upscale  # noqa: E402
+from esr_validator.metrics.psnr import psnr  # noqa: E402
 
 MODEL_FILE = ROOT / "sample_submission" / "models" / "team01_TinyESR.py"
 DEFAULT_OUT = ROOT / "sample_submission" / "model_zoo" / "team01_TinyESR.pth"
-SMOKE = ROOT / "validator" / "data" / "smoke"
+SMOKE = ROOT / "esr_validator" / "data" / "smoke"
 SKIMAGE_DATA = Path(skimage.__file__).parent / "data"
 # Disjoint from the smoke set (astronaut, coffee, camera, chelsea, rocket, ihc).
 TRAIN_IMAGES = (

@@ -101,7 +101,7 @@ def stable_content(value: Any) -> Any:
 
 def lenient_ruleset(path: Path, *, gate_db: float) -> Path:
     """The 2024 ruleset with both PSNR gates at ``gate_db``, so tiny models can rank."""
-    from validator.ruleset import _packaged
+    from esr_validator.ruleset import _packaged
 
     text = _packaged()["ntire2024_esr"]
     text = text.replace('name = "ntire2024_esr"', 'name = "test_lenient"')
@@ -115,7 +115,7 @@ def copy_smoke(dest: Path) -> Path:
     """The smoke images as an ordinary data folder: gates then decide (not smoke data)."""
     import shutil
 
-    from validator.evaluate import SMOKE_DIR
+    from esr_validator.evaluate import SMOKE_DIR
 
     for split in SMOKE_DIR.glob("DIV2K_LSDIR_*"):
         shutil.copytree(split, dest / split.name)
@@ -144,7 +144,7 @@ def _normalise(text: str) -> str:
 
 
 def report_content(path: Path) -> Any:
-    from validator.signing import read_report
+    from esr_validator.signing import read_report
 
     return stable_content(read_report(path).model_dump(mode="json"))
 
@@ -203,8 +203,8 @@ def mixed_run(factory: Any) -> MixedRun:
     """Built once per test session (several modules compare against it)."""
     if _MIXED:
         return _MIXED[0]
-    from validator.cli import main
-    from validator.signing import write_keypair
+    from esr_validator.cli import main
+    from esr_validator.signing import write_keypair
 
     base = Path(factory.mktemp("mixed"))
     key = base / "org.key"
@@ -225,8 +225,8 @@ def mixed_run(factory: Any) -> MixedRun:
 
 def sample_board() -> Any:
     """A small leaderboard without running anything: four ranked entries, one failure."""
-    from validator.batch.leaderboard import Board, Entry, TrackBoard
-    from validator.scoring import LeaderboardRow
+    from esr_validator.batch.leaderboard import Board, Entry, TrackBoard
+    from esr_validator.scoring import LeaderboardRow
 
     figures = {  # name: (runtime ms, params M, PSNR valid, main rank)
         "team21": (9.0, 0.30, 26.95, 1),

@@ -83,8 +83,8 @@ def docker_engine() -> Any:
 
 @pytest.fixture(scope="session")
 def cpu_image(docker_engine: Any) -> Any:
-    from validator.errors import EnvironmentProblem
-    from validator.runners.image import ensure_image
+    from esr_validator.errors import EnvironmentProblem
+    from esr_validator.runners.image import ensure_image
 
     try:
         return ensure_image("cpu", build=True, client=docker_engine)

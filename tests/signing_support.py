@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from schemas.findings import Finding, Severity
-from schemas.manifest import Manifest
-from schemas.report import FigureSet, ImageResult, Report, SubmissionInfo
+from esr_validator.schemas.findings import Finding, Severity
+from esr_validator.schemas.manifest import Manifest
+from esr_validator.schemas.report import FigureSet, ImageResult, Report, SubmissionInfo
 
 ZIP_BYTES = b"PK\x05\x06" + b"\x00" * 18  # an empty zip; only its digest matters here
 
@@ -83,7 +83,7 @@ def new_key() -> Ed25519PrivateKey:
 
 def clear_signing_env(monkeypatch: pytest.MonkeyPatch, *extra: str) -> None:
     """Unset every variable a key can come from, so a developer's own keys never leak in."""
-    from validator.signing import KEY_ENV, PASSPHRASE_ENV, PUBKEY_ENV
+    from esr_validator.signing import KEY_ENV, PASSPHRASE_ENV, PUBKEY_ENV
 
     for name in (KEY_ENV, PUBKEY_ENV, PASSPHRASE_ENV, *extra):
         monkeypatch.delenv(name, raising=False)

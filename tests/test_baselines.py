@@ -1,7 +1,7 @@
 """Each baseline reproduces its published parameter and FLOP counts.
 
 Published figures come from the organisers' repositories and reports (see each module's
-docstring). Counts use the validator's own counters (``validator.complexity``): real fvcore
+docstring). Counts use the validator's own counters (``esr_validator.sandbox.complexity``): real fvcore
 for 2024-2026 and the 2022 hook counter for IMDN/RTSRN, on a 1x3x256x256 input unless stated.
 """
 
@@ -13,9 +13,9 @@ from collections.abc import Iterator
 import pytest
 import torch
 
-from validator.baselines import BASELINES, baseline_spec, get_baseline
-from validator.complexity import activations_and_convs, count_params, fvcore_flops, legacy_flops
-from validator.errors import UsageError
+from esr_validator.baselines import BASELINES, baseline_spec, get_baseline
+from esr_validator.sandbox.complexity import activations_and_convs, count_params, fvcore_flops, legacy_flops
+from esr_validator.errors import UsageError
 
 
 @pytest.fixture(autouse=True)

@@ -1,5 +1,5 @@
 """A real batch of good and broken submissions: categories, signatures, leaderboard files,
-idempotent reruns, and a ``python -m validator batch`` killed with SIGKILL then resumed."""
+idempotent reruns, and a ``python -m esr_validator batch`` killed with SIGKILL then resumed."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from tests import batch_support as bs
-from validator.cli import main
-from validator.signing import load_public_key, read_report, verify_envelope
+from esr_validator.cli import main
+from esr_validator.signing import load_public_key, read_report, verify_envelope
 
 pytestmark = pytest.mark.slow
 
@@ -112,7 +112,7 @@ def _kill_mid_batch(mixed: bs.MixedRun, out: Path, *, after: int) -> dict[str, b
     """Start the batch as a real process and SIGKILL it once ``after`` jobs are committed."""
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "validator", *mixed.args(out, "--no-progress")],
+        [sys.executable, "-m", "esr_validator", *mixed.args(out, "--no-progress")],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -13,7 +13,7 @@ import pytest
 
 from tests import batch_support as bs
 from tests.cdp import Page, chromium
-from validator.batch.page import html_text
+from esr_validator.batch.page import html_text
 
 pytestmark = pytest.mark.browser
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests import batch_support as bs
-from validator.cli import main
+from esr_validator.cli import main
 
 pytestmark = pytest.mark.slow
 

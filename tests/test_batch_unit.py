@@ -12,27 +12,27 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from schemas.report import Report
+from esr_validator.schemas.report import Report
 from tests import batch_support as bs
-from validator.batch import jobs as jobs_module
-from validator.batch.display import Display
-from validator.batch.driver import run_batch
-from validator.batch.keys import RunIdentity, run_key
-from validator.batch.leaderboard import Board, Entry, TrackBoard
-from validator.batch.local import LocalExecutor
-from validator.batch.page import html_text
-from validator.batch.plot import nice_ticks, scatter_svg
-from validator.batch.state import OutDir
-from validator.batch.tables import csv_text, md_text
-from validator.cli import build_parser, main
-from validator.data import discover
-from validator.errors import EnvironmentProblem, UsageError
-from validator.evaluate import SMOKE_DIR, EvalOptions
-from validator.pipeline import Setup
-from validator.ruleset import load_ruleset
-from validator.runners.local import LocalRunner
-from validator.scoring import LeaderboardRow
-from validator.signing import read_report
+from esr_validator.batch import jobs as jobs_module
+from esr_validator.batch.display import Display
+from esr_validator.batch.driver import run_batch
+from esr_validator.batch.keys import RunIdentity, run_key
+from esr_validator.batch.leaderboard import Board, Entry, TrackBoard
+from esr_validator.batch.local import LocalExecutor
+from esr_validator.batch.page import html_text
+from esr_validator.batch.plot import nice_ticks, scatter_svg
+from esr_validator.batch.state import OutDir
+from esr_validator.batch.tables import csv_text, md_text
+from esr_validator.cli import build_parser, main
+from esr_validator.data import discover
+from esr_validator.errors import EnvironmentProblem, UsageError
+from esr_validator.evaluate import SMOKE_DIR, EvalOptions
+from esr_validator.pipeline import Setup
+from esr_validator.ruleset import load_ruleset
+from esr_validator.runners.local import LocalRunner
+from esr_validator.scoring import LeaderboardRow
+from esr_validator.signing import read_report
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from validator.complexity import (
+from esr_validator.sandbox.complexity import (
     activations_and_convs,
     count_params,
     fvcore_flops,

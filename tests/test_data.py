@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from validator.data import DataError, digest, discover, stage_lr
+from esr_validator.data import DataError, digest, discover, stage_lr
 
 
 def _png(path: Path, payload: bytes) -> None:

@@ -1,4 +1,4 @@
-"""The real worker (validator.worker) in the CPU image, end to end on the smoke set."""
+"""The real worker (esr_validator.sandbox) in the CPU image, end to end on the smoke set."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.test_evaluate import FAST, codes, evaluate
-from validator.runners.docker import DockerRunner
+from esr_validator.runners.docker import DockerRunner
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-ENVIRONMENT = tomllib.loads((ROOT / "validator" / "resources" / "environment.toml").read_text())
+ENVIRONMENT = tomllib.loads((ROOT / "esr_validator" / "resources" / "environment.toml").read_text())
 PINS = tomllib.loads((ROOT / "docker" / "pins.toml").read_text())
 VARIANTS = ("cpu", "cuda")
 

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from tests.docker_support import PROBE_DIR, ProbeWorkspace
-from validator.runners.base import Mount, ProcessOutcome, ProcessSpec
-from validator.runners.docker import LABEL_MANAGED, DockerRunner, Sandbox
+from esr_validator.runners.base import Mount, ProcessOutcome, ProcessSpec
+from esr_validator.runners.docker import LABEL_MANAGED, DockerRunner, Sandbox
 
 pytestmark = pytest.mark.docker
 
@@ -53,8 +53,8 @@ def _probe(
 
 def test_image_labels(cpu_image: Any, docker_engine: Any) -> None:
     labels = docker_engine.images.get(cpu_image.tag).labels
-    from validator import __version__
-    from validator.runners.image import lock_sha256
+    from esr_validator import __version__
+    from esr_validator.runners.image import lock_sha256
 
     assert labels["org.opencontainers.image.version"] == __version__
     assert labels["io.esr-validator.lock.sha256"] == lock_sha256("cpu") == cpu_image.lock_sha256
@@ -194,7 +194,7 @@ def test_removed_when_start_fails(
     cpu_image: Any, docker_engine: Any, probe_workspace: ProbeWorkspace
 ) -> None:
     """A mount source that does not exist makes create or start fail: nothing is left."""
-    from validator.errors import EnvironmentProblem
+    from esr_validator.errors import EnvironmentProblem
 
     spec = _spec(probe_workspace, "noop")
     broken = ProcessSpec(

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from validator.errors import EnvironmentProblem, UsageError
-from validator.runners import _outdir, image, select
-from validator.runners.base import Mount, ProcessSpec
+from esr_validator.errors import EnvironmentProblem, UsageError
+from esr_validator.runners import _outdir, image, select
+from esr_validator.runners.base import Mount, ProcessSpec
 
 docker = pytest.importorskip("docker")
 
-from validator.runners.docker import Sandbox, container_name, create_kwargs  # noqa: E402
+from esr_validator.runners.docker import Sandbox, container_name, create_kwargs  # noqa: E402
 
 PINS = """
 [cpu]
@@ -40,9 +40,9 @@ def src(tmp_path: Path) -> Path:
         "docker/pins.toml": PINS,
         "docker/requirements-cpu.lock": "numpy==2 --hash=sha256:00\n",
         "docker/requirements-cuda.lock": "numpy==2 --hash=sha256:11\n",
-        "validator/__init__.py": "__version__ = '0'\n",
-        "validator/runners/docker.py": "# runner\n",
-        "schemas/worker.py": "# schema\n",
+        "esr_validator/__init__.py": "__version__ = '0'\n",
+        "esr_validator/runners/docker.py": "# runner\n",
+        "esr_validator/schemas/worker.py": "# schema\n",
     }
     for rel, text in files.items():
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -62,8 +62,8 @@ def test_tag_format_and_stability(src: Path) -> None:
     [
         "docker/Dockerfile",
         "docker/requirements-cpu.lock",
-        "validator/runners/docker.py",
-        "schemas/worker.py",
+        "esr_validator/runners/docker.py",
+        "esr_validator/schemas/worker.py",
     ],
 )
 def test_tag_follows_every_input(src: Path, rel: str) -> None:
@@ -74,15 +74,15 @@ def test_tag_follows_every_input(src: Path, rel: str) -> None:
 
 def test_tag_ignores_bytecode_and_other_variants_lock(src: Path) -> None:
     before = image.image_tag("cpu", src)
-    (src / "validator" / "__pycache__").mkdir()
-    (src / "validator" / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"\0")
+    (src / "esr_validator" / "__pycache__").mkdir()
+    (src / "esr_validator" / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"\0")
     (src / "docker" / "requirements-cuda.lock").write_text("other\n")
     assert image.image_tag("cpu", src) == before
 
 
 def test_new_harness_file_changes_tag(src: Path) -> None:
     before = image.image_tag("cpu", src)
-    (src / "validator" / "extra.py").write_text("")
+    (src / "esr_validator" / "extra.py").write_text("")
     assert image.image_tag("cpu", src) != before
 
 
@@ -112,9 +112,9 @@ def test_stage_context_layout(src: Path, tmp_path: Path) -> None:
     assert found == [
         "docker/Dockerfile",
         "docker/requirements-cpu.lock",
-        "schemas/worker.py",
-        "validator/__init__.py",
-        "validator/runners/docker.py",
+        "esr_validator/__init__.py",
+        "esr_validator/runners/docker.py",
+        "esr_validator/schemas/worker.py",
         "wheels/numpy-2-py3-none-any.whl",
     ]
 
@@ -122,7 +122,7 @@ def test_stage_context_layout(src: Path, tmp_path: Path) -> None:
 def _spec(**kw: object) -> ProcessSpec:
     base: dict[str, object] = {
         "role": "worker",
-        "module": "validator.worker",
+        "module": "esr_validator.sandbox",
         "args": ("/out/config.json",),
         "mounts": (
             Mount(Path("/h/sub"), "/submission"),
@@ -137,7 +137,7 @@ def _spec(**kw: object) -> ProcessSpec:
 
 def test_create_kwargs_lock_down() -> None:
     kw = create_kwargs(_spec(), image="img:1", name="esr-worker-x", sandbox=Sandbox())
-    assert kw["command"] == ["python", "-m", "validator.worker", "/out/config.json"]
+    assert kw["command"] == ["python", "-m", "esr_validator.sandbox", "/out/config.json"]
     assert kw["network_mode"] == "none"
     assert kw["read_only"] is True
     assert kw["cap_drop"] == ["ALL"]

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from schemas.pr import PrCheck
+from esr_validator.schemas.pr import PrCheck
 from tests import pr_support as ps
-from validator.cli import main
-from validator.github.gitdiff import Change, parse_name_status
-from validator.github.pr import group_changes
+from esr_validator.cli import main
+from esr_validator.github.gitdiff import Change, parse_name_status
+from esr_validator.github.pr import group_changes
 
 ANNOTATION = re.compile(r"^::(error|warning|notice) (?P<props>[^:]*)::(?P<data>.*)$")
 
@@ -249,6 +249,6 @@ tile = 64
     ],
 )
 def test_manifest_key_lines(key: str, line: int | None) -> None:
-    from validator.github.tomlines import key_line
+    from esr_validator.github.tomlines import key_line
 
     assert key_line(TOML, key) == line

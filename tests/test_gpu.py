@@ -14,8 +14,8 @@ import pytest
 import torch
 
 from tests.test_evaluate import evaluate
-from validator.evaluate import EvalOptions
-from validator.worker.timing import Clock
+from esr_validator.evaluate import EvalOptions
+from esr_validator.sandbox.timing import Clock
 
 pytestmark = pytest.mark.gpu
 

@@ -21,10 +21,10 @@ import pytest
 import torch
 from torch import nn
 
-from schemas.manifest import CheckpointSpec
-from validator.intake import checkpoint as ckpt
-from validator.intake.checkpoint import CheckpointError, check_checkpoint, load_state_dict_safely
-from validator.intake.pickle_scan import TENSOR_GLOBALS, UNRESOLVED, scan_pickle
+from esr_validator.schemas.manifest import CheckpointSpec
+from esr_validator.intake import checkpoint as ckpt
+from esr_validator.intake.checkpoint import CheckpointError, check_checkpoint, load_state_dict_safely
+from esr_validator.intake.pickle_scan import TENSOR_GLOBALS, UNRESOLVED, scan_pickle
 
 
 def state_dict() -> OrderedDict[str, torch.Tensor]:

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from validator.intake import zipread
-from validator.intake.check import run_intake
+from esr_validator.intake import zipread
+from esr_validator.intake.check import run_intake
 
 
 def test_high_ratio_member_is_refused(tmp_path: Path) -> None:

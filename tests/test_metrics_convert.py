@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from validator.metrics.convert import (
+from esr_validator.metrics.convert import (
     ImageReadError,
     from_tensor,
     mod_crop,

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from validator.metrics.imresize import contributions, cubic, downscale, imresize, upscale
+from esr_validator.metrics.imresize import contributions, cubic, downscale, imresize, upscale
 
 
 def _keys(x: float) -> float:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from validator.metrics.psnr import psnr, psnr_many, psnr_y, squared_error_sum, ssim, y_channel
+from esr_validator.metrics.psnr import psnr, psnr_many, psnr_y, squared_error_sum, ssim, y_channel
 
 
 def _pair(seed: int, shape: tuple[int, ...] = (40, 48, 3)) -> tuple[np.ndarray, np.ndarray]:

@@ -14,21 +14,21 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from schemas.report import Report
-from schemas.ruleset import Ruleset
-from schemas.scoring import Calibration
-from schemas.worker import SyntheticSpec
+from esr_validator.schemas.report import Report
+from esr_validator.schemas.ruleset import Ruleset
+from esr_validator.schemas.scoring import Calibration
+from esr_validator.schemas.worker import SyntheticSpec
 from tests import subs
-from validator.calibration import device_name
-from validator.cli import main
-from validator.commands._setup import eval_options, load_datasets
-from validator.data import DataError, discover, discover_scales, stage_lr
-from validator.evaluate import SMOKE_DIR
-from validator.metrics.convert import from_tensor, mod_crop, read_image, to_tensor
-from validator.metrics.psnr import psnr, psnr_y
-from validator.ruleset import load_ruleset
-from validator.scoring import ScoringInputs, published_runtime_ms, score
-from validator.worker.synthetic import measure
+from esr_validator.calibration import device_name
+from esr_validator.cli import main
+from esr_validator.commands._setup import eval_options, load_datasets
+from esr_validator.data import DataError, discover, discover_scales, stage_lr
+from esr_validator.evaluate import SMOKE_DIR
+from esr_validator.metrics.convert import from_tensor, mod_crop, read_image, to_tensor
+from esr_validator.metrics.psnr import psnr, psnr_y
+from esr_validator.ruleset import load_ruleset
+from esr_validator.scoring import ScoringInputs, published_runtime_ms, score
+from esr_validator.sandbox.synthetic import measure
 
 RTSR_SMOKE = SMOKE_DIR / "rtsr"
 
@@ -216,7 +216,7 @@ def test_rtsr_submission_is_evaluated_and_scored(
     if scale == 3:  # x3 through --data-dir (a plain HR/ + LR/ copy), and calibrated
         data = Path(shutil.copytree(data, tmp_path / "data"))
         extra += ["--data-dir", str(data), "--calibrate"]
-        monkeypatch.setattr("validator.commands.validate.calibrate_on", _fake_calibration)
+        monkeypatch.setattr("esr_validator.commands.validate.calibrate_on", _fake_calibration)
     report = _validate(capsys, _zip(tmp_path, scale), *extra)
 
     assert report.status == "evaluated", report.findings

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from validator.baselines import BASELINES
-from validator.cli import main
-from validator.errors import EXIT_OK, RulesetError
-from validator.ruleset import DEFAULT_RULESET, list_rulesets, load_ruleset, parse_ruleset
+from esr_validator.baselines import BASELINES
+from esr_validator.cli import main
+from esr_validator.errors import EXIT_OK, RulesetError
+from esr_validator.ruleset import DEFAULT_RULESET, list_rulesets, load_ruleset, parse_ruleset
 
 PACKAGED = ["ntire2022_esr", "ntire2023_rtsr", "ntire2024_esr", "ntire2025_esr", "ntire2026_esr"]
 GOOD = (
-    Path(__file__).resolve().parent.parent / "validator/rulesets/ntire2024_esr.toml"
+    Path(__file__).resolve().parent.parent / "esr_validator/rulesets/ntire2024_esr.toml"
 ).read_text()
 
 

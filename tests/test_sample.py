@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.scripts import load_script
-from validator.intake.check import run_intake
+from esr_validator.intake.check import run_intake
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_ZIP = ROOT / "sample_submission" / "team01_TinyESR.zip"

@@ -12,16 +12,16 @@ import numpy as np
 import pytest
 import torch
 
-from validator.complexity import count_params, fvcore_flops, significant_unsupported
-from validator.data import discover
-from validator.metrics.convert import from_tensor, mod_crop, read_image, to_tensor
-from validator.metrics.imresize import upscale
-from validator.metrics.psnr import psnr
+from esr_validator.sandbox.complexity import count_params, fvcore_flops, significant_unsupported
+from esr_validator.data import discover
+from esr_validator.metrics.convert import from_tensor, mod_crop, read_image, to_tensor
+from esr_validator.metrics.imresize import upscale
+from esr_validator.metrics.psnr import psnr
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_FILE = ROOT / "sample_submission" / "models" / "team01_TinyESR.py"
 CHECKPOINT = ROOT / "sample_submission" / "model_zoo" / "team01_TinyESR.pth"
-SMOKE = ROOT / "validator" / "data" / "smoke"
+SMOKE = ROOT / "esr_validator" / "data" / "smoke"
 
 
 def _load(path: Path, name: str) -> ModuleType:

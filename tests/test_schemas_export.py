@@ -13,6 +13,6 @@ def test_schema_files_are_in_sync() -> None:
     stale = [
         name
         for name, text in load_script("export_schemas").rendered().items()
-        if not (ROOT / "schemas" / name).is_file() or (ROOT / "schemas" / name).read_text() != text
+        if not (ROOT / "esr_validator" / "schemas" / name).is_file() or (ROOT / "esr_validator" / "schemas" / name).read_text() != text
     ]
     assert not stale, f"run `make schemas`: stale {stale}"

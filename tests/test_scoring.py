@@ -8,20 +8,20 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from schemas.report import (
+from esr_validator.schemas.report import (
     ComplexityFigures,
     FigureSet,
     Report,
     SplitFigures,
     SubmissionInfo,
 )
-from schemas.ruleset import Ruleset
-from schemas.scoring import Calibration
-from schemas.worker import Environment
-from validator.calibration import calibrate
-from validator.errors import UsageError
-from validator.ruleset import load_ruleset
-from validator.scoring import (
+from esr_validator.schemas.ruleset import Ruleset
+from esr_validator.schemas.scoring import Calibration
+from esr_validator.schemas.worker import Environment
+from esr_validator.calibration import calibrate
+from esr_validator.errors import UsageError
+from esr_validator.ruleset import load_ruleset
+from esr_validator.scoring import (
     ScoringInputs,
     competition_ranks,
     on_reference_device,

@@ -13,10 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from schemas.report import Report
+from esr_validator.schemas.report import Report
 from tests.signing_support import ZIP_BYTES, make_report, new_key, sha256, write_zip
-from validator.errors import EXIT_SIGNATURE, SignatureError
-from validator.signing import (
+from esr_validator.errors import EXIT_SIGNATURE, SignatureError
+from esr_validator.signing import (
     PAYLOAD_TYPE,
     REPORT_PREDICATE_TYPE,
     STATEMENT_TYPE,
@@ -32,8 +32,8 @@ from validator.signing import (
     verify_envelope,
     write_envelope,
 )
-from validator.signing.canonical import canonical_bytes
-from validator.signing.dsse import b64decode, b64encode, pae, sign_payload
+from esr_validator.signing.canonical import canonical_bytes
+from esr_validator.signing.dsse import b64decode, b64encode, pae, sign_payload
 
 KEY = new_key()
 PUB = KEY.public_key()

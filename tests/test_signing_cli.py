@@ -10,9 +10,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from tests.signing_support import ZIP_BYTES, clear_signing_env, make_report, write_zip
-from validator.cli import main
-from validator.errors import EXIT_IO, EXIT_OK, EXIT_SIGNATURE, EXIT_USAGE
-from validator.signing import (
+from esr_validator.cli import main
+from esr_validator.errors import EXIT_IO, EXIT_OK, EXIT_SIGNATURE, EXIT_USAGE
+from esr_validator.signing import (
     PUBKEY_ENV,
     load_private_key,
     sign_report,

@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.signing_support import clear_signing_env
-from validator.errors import InputError, UsageError
-from validator.signing import (
+from esr_validator.errors import InputError, UsageError
+from esr_validator.signing import (
     KEY_ENV,
     PASSPHRASE_ENV,
     PUBKEY_ENV,

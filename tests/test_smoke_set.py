@@ -10,13 +10,13 @@ import cv2
 import numpy as np
 import pytest
 
-from validator.data import discover
-from validator.metrics.convert import mod_crop, read_image
-from validator.metrics.imresize import downscale, upscale
-from validator.metrics.psnr import psnr
+from esr_validator.data import discover
+from esr_validator.metrics.convert import mod_crop, read_image
+from esr_validator.metrics.imresize import downscale, upscale
+from esr_validator.metrics.psnr import psnr
 
 ROOT = Path(__file__).resolve().parent.parent
-SMOKE = ROOT / "validator" / "data" / "smoke"
+SMOKE = ROOT / "esr_validator" / "data" / "smoke"
 
 
 def _files(root: Path) -> list[str]:

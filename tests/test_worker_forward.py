@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from schemas.manifest import InferenceSpec
-from validator.worker.forward import make_forward
+from esr_validator.schemas.manifest import InferenceSpec
+from esr_validator.sandbox.forward import make_forward
 
 
 class Pointwise(nn.Module):

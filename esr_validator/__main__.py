@@ -1,0 +1,5 @@
+import sys
+
+from esr_validator.cli import main
+
+sys.exit(main())

@@ -1,0 +1,143 @@
+"""Findings drawn from the worker's result and the scorer's output (trusted side)."""
+
+from __future__ import annotations
+
+from esr_validator.schemas.findings import Finding
+from esr_validator.schemas.report import ComplexityFigures, FigureSet, SplitFigures
+from esr_validator.schemas.scorer import ImageScore
+from esr_validator.schemas.worker import Complexity, ImageTiming
+from esr_validator.codes import finding
+from esr_validator.sandbox.complexity import significant_unsupported
+from esr_validator.runners.base import ProcessOutcome
+
+# A model whose raw output leaves [-50 %, 150 %] of data_range is almost surely mis-scaled.
+RANGE_SLACK = 0.5
+
+
+def _examples(names: list[str]) -> str:
+    shown = ", ".join(names[:3])
+    return shown + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+
+
+def output_findings(
+    images: list[ImageTiming], scores: list[ImageScore], *, data_range: float, scale: int
+) -> list[Finding]:
+    out: list[Finding] = []
+    bad_shape = [
+        f"{im.split}/{im.stem} gave {im.out_channels}x{im.out_height}x{im.out_width}, "
+        f"expected 3x{im.lr_height * scale}x{im.lr_width * scale}"
+        for im in images
+        if (im.out_channels, im.out_height, im.out_width)
+        != (3, im.lr_height * scale, im.lr_width * scale)
+    ]
+    if bad_shape:
+        out.append(finding("output-shape", f"wrong output shape: {_examples(bad_shape)}"))
+    nonfinite = [f"{im.split}/{im.stem} ({im.nonfinite} values)" for im in images if im.nonfinite]
+    if nonfinite:
+        out.append(
+            finding("output-nonfinite", f"NaN or Inf in the output of {_examples(nonfinite)}")
+        )
+    lo, hi = -RANGE_SLACK * data_range, (1 + RANGE_SLACK) * data_range
+    far = [
+        f"{im.split}/{im.stem} [{im.raw_min:.3g}, {im.raw_max:.3g}]"
+        for im in images
+        if im.raw_min is not None
+        and im.raw_max is not None
+        and (im.raw_min < lo or im.raw_max > hi)
+    ]
+    if far:
+        out.append(
+            finding(
+                "output-out-of-range",
+                f"raw outputs far outside [0, {data_range:g}] before clamping: {_examples(far)}",
+            )
+        )
+    constant = [f"{s.split}/{s.stem}" for s in scores if s.constant]
+    if constant:
+        out.append(finding("output-constant", f"constant output for {_examples(constant)}"))
+    problems = [f"{s.split}/{s.stem}: {s.problem}" for s in scores if s.problem and not bad_shape]
+    if problems:
+        out.append(finding("output-shape", f"unscorable outputs: {_examples(problems)}"))
+    return out
+
+
+def psnr_findings(splits: list[SplitFigures], *, data_range: float) -> list[Finding]:
+    out: list[Finding] = []
+    for s in splits:
+        if s.psnr is not None and s.bicubic_psnr is not None and s.psnr < s.bicubic_psnr:
+            other = 255.0 if data_range == 1.0 else 1.0
+            out.append(
+                finding(
+                    "psnr-below-bicubic",
+                    f"{s.split}: PSNR {s.psnr:.2f} dB is below bicubic's {s.bicubic_psnr:.2f} dB",
+                    hint=f"The manifest declares data_range = {data_range:g}; if the model was "
+                    f"trained on inputs in [0, {other:g}], set data_range = {other:g}.",
+                )
+            )
+    return out
+
+
+def complexity_figures(c: Complexity, *, size: int) -> ComplexityFigures:
+    return ComplexityFigures(
+        params=c.params,
+        params_m=c.params / 1e6,
+        params_before_inference=c.params_before_inference,
+        flops=c.flops,
+        flops_g=c.flops / 1e9,
+        flops_legacy_g=c.flops_legacy / 1e9 if c.flops_legacy is not None else None,
+        unsupported_ops=c.unsupported_ops,
+        activations=c.activations,
+        activations_m=c.activations / 1e6,
+        conv_count=c.conv_count,
+        input_dependent=c.input_dependent,
+        input_size=size,
+    )
+
+
+def complexity_findings(c: Complexity) -> list[Finding]:
+    out: list[Finding] = []
+    significant = significant_unsupported(c.unsupported_ops)
+    if significant:
+        ops = ", ".join(f"{k} x{v}" for k, v in sorted(significant.items()))
+        out.append(finding("flops-unsupported-ops", f"fvcore counted 0 for: {ops}"))
+    if c.input_dependent:
+        out.append(finding("complexity-input-dependent", "FLOPs/activations differ between inputs"))
+    if c.params != c.params_before_inference:
+        out.append(
+            finding(
+                "complexity-changed-after-inference",
+                f"params went from {c.params_before_inference} to {c.params} during inference",
+            )
+        )
+    return out
+
+
+def timing_findings(stable: FigureSet) -> list[Finding]:
+    if not stable.noisy:
+        return []
+    if stable.run_cv is None:  # a single run: only the spread of its times makes it noisy
+        return [finding("timing-noisy", "stable timings are noisy (IQR above 10 % of median)")]
+    return [
+        finding("timing-noisy", f"stable timings are noisy (run-to-run CV {stable.run_cv:.1%})")
+    ]
+
+
+def process_findings(outcome: ProcessOutcome, *, role: str) -> list[Finding]:
+    """Findings for a process that ended without a usable result file."""
+    tail = outcome.log_tail.strip()[-1500:]
+    if outcome.timed_out:
+        return [
+            finding(
+                "worker-timeout",
+                f"the {role} ran past its {outcome.wall_s:.0f} s limit and was killed",
+            )
+        ]
+    if outcome.oom_killed or outcome.signal == 9 or outcome.exit_code == 137:
+        return [
+            finding(
+                "worker-killed", f"the {role} was killed (SIGKILL, likely out of memory). {tail}"
+            )
+        ]
+    if outcome.signal is not None:
+        return [finding("worker-killed", f"the {role} died from signal {outcome.signal}. {tail}")]
+    return [finding("worker-crashed", f"the {role} exited with code {outcome.exit_code}. {tail}")]

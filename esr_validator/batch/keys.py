@@ -1,0 +1,89 @@
+"""Run keys: what makes two evaluations of a submission the same evaluation.
+
+A batch skips a submission whose key already has a committed report, so the key holds
+everything that can change the report's content: the zip's name and bytes, the runner and its image,
+the ruleset (name, version and content), the dataset's digests, the run options and the
+validator's version. Which GPU of a machine ran it is left out on purpose (any free one may
+take a job); whether it ran on a GPU at all is in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from esr_validator import __version__
+from esr_validator.pipeline import Setup
+from esr_validator.signing.canonical import canonical_bytes
+
+_CHUNK = 1 << 20
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha256(canonical_bytes(value)).hexdigest()
+
+
+def _per_scale(setup: Setup) -> dict[str, Any]:
+    """Each scale's digests when the ruleset has several (RTSR: x2 and x3 data)."""
+    if not setup.datasets:
+        return {}
+    return {"scales": {f"x{s}": [d.lr_digest, d.hr_digest] for s, d in setup.datasets.items()}}
+
+
+@dataclass(frozen=True)
+class RunIdentity:
+    """The part of a key shared by every submission of one batch run."""
+
+    fields: dict[str, Any]
+
+    @property
+    def digest(self) -> str:
+        return _digest(self.fields)
+
+    @classmethod
+    def of(cls, setup: Setup, *, runner_facts: dict[str, str | None]) -> RunIdentity:
+        options = asdict(setup.options)
+        gpu = options.pop("gpu")
+        options.pop("device", None)  # the worker's device comes from ``gpu``
+        options["device"] = "cpu" if gpu is None else "cuda"
+        ruleset = setup.ruleset
+        return cls(
+            {
+                "validator_version": __version__,
+                "runner": {"kind": setup.runner.kind, **runner_facts},
+                "ruleset": {
+                    "name": ruleset.name,
+                    "version": ruleset.version,
+                    "content": _digest(ruleset.model_dump(mode="json")),
+                },
+                "data": {
+                    "lr": setup.dataset.lr_digest,
+                    "hr": setup.dataset.hr_digest,
+                    "smoke": setup.smoke,
+                    **_per_scale(setup),
+                },
+                "options": options,
+                "calibration": (
+                    None if setup.calibration is None else setup.calibration.model_dump(mode="json")
+                ),
+            }
+        )
+
+
+def run_key(identity: RunIdentity, *, zip_name: str, zip_sha256: str) -> str:
+    """The key of one submission in one run: 64 hex digits, also a safe file name.
+
+    The name is in it because the report names the zip (and two teams may send the same
+    bytes under two names, each needing its own report).
+    """
+    return _digest({"zip_name": zip_name, "zip_sha256": zip_sha256, "run": identity.digest})

@@ -1,0 +1,406 @@
+"""The catalogue of finding codes.
+
+Every finding the validator can emit is declared here once, with its stable code, a short
+name, its default severity and a fix hint. Codes are grouped by stage:
+
+- ``ESR1xx`` zip intake          - ``ESR5xx`` evaluated outputs and measurements
+- ``ESR2xx`` layout and manifest - ``ESR6xx`` worker failures (crash, timeout, OOM, ...)
+- ``ESR3xx`` checkpoint          - ``ESR7xx`` scoring, gates and rulesets
+- ``ESR4xx`` model source (AST)  - ``ESR8xx`` environment and sandbox
+
+A code, once released, keeps its meaning; retire it instead of reusing it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from esr_validator.schemas.findings import Finding, Severity
+
+E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO  # noqa: E741
+
+
+@dataclass(frozen=True)
+class Code:
+    code: str
+    name: str
+    severity: Severity
+    hint: str
+
+
+_ENTRIES: tuple[Code, ...] = (
+    # --- zip intake -----------------------------------------------------------------------
+    Code(
+        "ESR101", "zip-unreadable", E, "Create the archive with `esr-validator pack` or `zip -r`."
+    ),
+    Code(
+        "ESR102",
+        "zip-unsafe-path",
+        E,
+        "Member paths must be relative, without '..' or drive letters.",
+    ),
+    Code("ESR103", "zip-symlink", E, "Replace symbolic links with the files they point to."),
+    Code(
+        "ESR104", "zip-duplicate-name", E, "Each member name may appear only once in the archive."
+    ),
+    Code("ESR105", "zip-encrypted", E, "Do not password-protect the submission archive."),
+    Code(
+        "ESR106",
+        "zip-nested-archive",
+        E,
+        "Put files in the zip directly, not inside another archive.",
+    ),
+    Code(
+        "ESR107",
+        "zip-too-many-members",
+        E,
+        "A submission needs a handful of files; remove the rest.",
+    ),
+    Code(
+        "ESR108",
+        "zip-too-large",
+        E,
+        "Reduce the checkpoint size; the limit is shown in the message.",
+    ),
+    Code(
+        "ESR109",
+        "zip-compression-ratio",
+        E,
+        "A member expands suspiciously (zip bomb); store it normally.",
+    ),
+    Code(
+        "ESR110",
+        "zip-member-corrupt",
+        E,
+        "Re-create the archive; a member failed its CRC or size check.",
+    ),
+    # --- layout and manifest ----------------------------------------------------------------
+    Code(
+        "ESR201",
+        "manifest-missing",
+        E,
+        "Add submission.toml at the zip root (`esr-validator pack` writes it).",
+    ),
+    Code("ESR202", "manifest-not-toml", E, "Fix the TOML syntax at the line shown."),
+    Code(
+        "ESR203", "manifest-invalid", E, "Fix the field named in the message; see docs/manifest.md."
+    ),
+    Code("ESR204", "manifest-unknown-key", E, "Remove the key or correct its spelling."),
+    Code(
+        "ESR205",
+        "data-range-invalid",
+        E,
+        "Set data_range to 1.0 (input in [0,1]) or 255.0 (input in [0,255]).",
+    ),
+    Code("ESR206", "scale-invalid", E, "The challenge is x4: set scale = 4."),
+    Code(
+        "ESR207",
+        "team-id-invalid",
+        E,
+        "Use your registered team id, 0-99, written with two digits in file names.",
+    ),
+    Code(
+        "ESR208",
+        "team-id-mismatch",
+        E,
+        "Make the NN in teamNN_ file names equal the manifest's team_id.",
+    ),
+    Code("ESR209", "model-file-missing", E, "Add exactly one models/teamNN_<Name>.py."),
+    Code(
+        "ESR210",
+        "model-file-multiple",
+        E,
+        "Keep exactly one model file under models/; merge helpers into it.",
+    ),
+    Code(
+        "ESR211",
+        "model-file-name",
+        E,
+        "Name the model file models/teamNN_<Name>.py, NN zero-padded to two digits.",
+    ),
+    Code(
+        "ESR212",
+        "checkpoint-missing",
+        E,
+        "Add the weights as model_zoo/teamNN_<Name>.pth (.pt, .ckpt, .safetensors).",
+    ),
+    Code("ESR213", "checkpoint-multiple", E, "Keep exactly one checkpoint under model_zoo/."),
+    Code(
+        "ESR214",
+        "checkpoint-extension",
+        E,
+        "Save the checkpoint as .pth, .pt, .ckpt or .safetensors.",
+    ),
+    Code(
+        "ESR215",
+        "checkpoint-name-differs",
+        W,
+        "Name the checkpoint like the model file: teamNN_<Name>.pth.",
+    ),
+    Code(
+        "ESR216",
+        "extra-python-file",
+        E,
+        "Only one Python file is allowed: inline helper modules into the model file.",
+    ),
+    Code(
+        "ESR217",
+        "unexpected-file",
+        E,
+        "Remove the file; allowed extras are a README and a factsheet PDF.",
+    ),
+    Code(
+        "ESR218",
+        "model-name-mismatch",
+        W,
+        "Make model_name in the manifest match <Name> in the file name.",
+    ),
+    # --- checkpoint -------------------------------------------------------------------------
+    Code(
+        "ESR301",
+        "checkpoint-unsafe-globals",
+        E,
+        "Save only tensors: torch.save(model.state_dict(), path).",
+    ),
+    Code(
+        "ESR302",
+        "checkpoint-unreadable",
+        E,
+        "Re-save the checkpoint with torch.save on a plain state dict.",
+    ),
+    Code(
+        "ESR303",
+        "checkpoint-key-missing",
+        E,
+        "Set checkpoint.key to the key holding the state dict, or remove it.",
+    ),
+    Code(
+        "ESR304",
+        "checkpoint-not-state-dict",
+        E,
+        "Under the declared key there must be a mapping of names to tensors.",
+    ),
+    Code(
+        "ESR305",
+        "checkpoint-key-suggested",
+        W,
+        "The weights look nested; set checkpoint.key as suggested.",
+    ),
+    Code(
+        "ESR306",
+        "checkpoint-state-mismatch",
+        E,
+        "The state dict does not fit the model; fix names or set strict = false.",
+    ),
+    # --- model source (static, AST only) ----------------------------------------------------
+    Code(
+        "ESR401",
+        "source-syntax-error",
+        E,
+        "Fix the syntax error; the file must be valid Python 3.11+.",
+    ),
+    Code(
+        "ESR402",
+        "source-class-missing",
+        E,
+        "Define the class or factory named by class_name at module top level.",
+    ),
+    Code(
+        "ESR403",
+        "source-import-unavailable",
+        E,
+        "The evaluation environment lacks this package; remove the import or inline the code.",
+    ),
+    Code(
+        "ESR404",
+        "source-import-unusual",
+        W,
+        "This import is outside the usual set; make sure the environment has it.",
+    ),
+    Code(
+        "ESR405",
+        "source-device-hardcoded",
+        W,
+        "Do not call .cuda() or hard-code a device; the harness moves the model.",
+    ),
+    Code("ESR406", "source-network", E, "Model code must not open network connections."),
+    Code("ESR407", "source-subprocess", E, "Model code must not start processes."),
+    Code("ESR408", "source-file-write", E, "Model code must not write files."),
+    Code(
+        "ESR409",
+        "source-ctypes",
+        E,
+        "Model code must not load native libraries through ctypes/cffi.",
+    ),
+    Code(
+        "ESR410",
+        "source-dynamic-code",
+        E,
+        "Remove eval/exec/__import__/importlib; import normally at top level.",
+    ),
+    Code("ESR411", "source-builtins", E, "Model code must not modify builtins."),
+    Code(
+        "ESR412",
+        "source-monkeypatch-torch",
+        E,
+        "Do not reassign attributes of torch; define your own functions.",
+    ),
+    # --- evaluated outputs and measurements -------------------------------------------------
+    Code("ESR501", "output-shape", E, "The model must return 1x3x(4H)x(4W) for a 1x3xHxW input."),
+    Code(
+        "ESR502",
+        "output-nonfinite",
+        E,
+        "The output has NaN or Inf; check normalisation and fp16 overflow.",
+    ),
+    Code(
+        "ESR503",
+        "output-constant",
+        E,
+        "The output is constant; check that the weights actually loaded.",
+    ),
+    Code(
+        "ESR504",
+        "output-out-of-range",
+        W,
+        "Outputs exceed [0, data_range] before clamping; check data_range.",
+    ),
+    Code(
+        "ESR505",
+        "psnr-below-bicubic",
+        E,
+        "PSNR is below plain bicubic upscaling; data_range is the usual cause.",
+    ),
+    Code(
+        "ESR506",
+        "smoke-data",
+        I,
+        "Run with --data-dir on the official valid/test sets for comparable PSNR.",
+    ),
+    Code(
+        "ESR507",
+        "flops-unsupported-ops",
+        W,
+        "fvcore counted these ops as 0; the FLOPs figure is an under-count.",
+    ),
+    Code(
+        "ESR508",
+        "complexity-input-dependent",
+        W,
+        "FLOPs or activations change with the input; the figure is not reproducible.",
+    ),
+    Code("ESR509", "timing-noisy", W, "Close other workloads and rerun with more --runs."),
+    Code(
+        "ESR510",
+        "complexity-changed-after-inference",
+        I,
+        "The model changed during inference; complexity is measured after it, as officially.",
+    ),
+    Code(
+        "ESR511",
+        "data-missing",
+        E,
+        "Point --data-dir at a folder with *_LR and *_HR splits (see docs/data.md).",
+    ),
+    # --- worker failures -------------------------------------------------------------------
+    Code(
+        "ESR601",
+        "worker-crashed",
+        E,
+        "The model raised an exception; the message carries its last lines.",
+    ),
+    Code(
+        "ESR602",
+        "worker-timeout",
+        E,
+        "Evaluation exceeded the time limit; make inference faster or raise --timeout.",
+    ),
+    Code(
+        "ESR603",
+        "worker-out-of-memory",
+        E,
+        "The model ran out of memory; reduce activation size or declare tiling.",
+    ),
+    Code(
+        "ESR604",
+        "worker-killed",
+        E,
+        "The worker was killed by a signal (often the kernel's OOM killer).",
+    ),
+    Code(
+        "ESR605",
+        "worker-result-invalid",
+        E,
+        "The worker result failed validation; do not write into the output folder.",
+    ),
+    Code(
+        "ESR606",
+        "model-load-failed",
+        E,
+        "Importing or constructing the model failed; see the message.",
+    ),
+    Code(
+        "ESR607",
+        "worker-output-flood",
+        W,
+        "The model printed too much; output was truncated. Remove prints.",
+    ),
+    # --- scoring --------------------------------------------------------------------------
+    Code(
+        "ESR701",
+        "psnr-gate-failed",
+        E,
+        "PSNR is below the ruleset's threshold; the entry would not be ranked.",
+    ),
+    Code(
+        "ESR702",
+        "non-reference-device",
+        W,
+        "Runtime scores are only official on the reference GPU; use --calibrate.",
+    ),
+    Code("ESR703", "ruleset-invalid", E, "Fix the ruleset file as the message says."),
+    Code(
+        "ESR704",
+        "timing-protocol-deviation",
+        W,
+        "The runtime is not the ruleset's protocol; time on a CUDA GPU without overrides.",
+    ),
+    # --- environment and sandbox ------------------------------------------------------------
+    Code(
+        "ESR801",
+        "not-sandboxed",
+        W,
+        "The local runner does not isolate the model; use RUNNER=docker.",
+    ),
+    Code(
+        "ESR802",
+        "sandbox-violation",
+        E,
+        "The model tried something the sandbox forbids; see the message.",
+    ),
+)
+
+CATALOG: dict[str, Code] = {c.code: c for c in _ENTRIES}
+BY_NAME: dict[str, Code] = {c.name: c for c in _ENTRIES}
+
+
+def finding(
+    name: str,
+    message: str,
+    *,
+    path: str | None = None,
+    line: int | None = None,
+    hint: str | None = None,
+    severity: Severity | None = None,
+) -> Finding:
+    """Build a finding from the catalogue entry called ``name``."""
+    entry = BY_NAME[name]
+    return Finding(
+        code=entry.code,
+        name=entry.name,
+        severity=severity or entry.severity,
+        path=path,
+        line=line,
+        message=message,
+        hint=hint or entry.hint,
+    )

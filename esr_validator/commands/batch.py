@@ -1,0 +1,116 @@
+"""``esr-validator batch DIR --out OUT``: every submission of a folder, resumable, ranked.
+
+The dataset is discovered once and the Setup shared by every job; each job is one
+``validate_zip``. See ``docs/batch.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from rich.console import Console
+
+from esr_validator.batch.display import Display, summary_table
+from esr_validator.batch.driver import BatchResult, run_batch
+from esr_validator.batch.events import Executor
+from esr_validator.batch.keys import RunIdentity
+from esr_validator.batch.state import OutDir
+from esr_validator.commands._setup import build_setup
+from esr_validator.errors import EXIT_ENVIRONMENT, EXIT_OK, UsageError
+from esr_validator.pipeline import Setup
+
+
+def _gpu_list(text: str | None) -> list[int] | None:
+    if text is None:
+        return None
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise UsageError(f"--gpus {text}: expected GPU indices such as 0,1,3") from None
+
+
+def _local_slots(args: argparse.Namespace) -> list[int | None]:
+    """The devices the local executor times on: GPUs, or the CPU alone."""
+    from esr_validator.batch.local import visible_gpus
+
+    if args.device == "cpu":
+        return [None]
+    visible = visible_gpus()
+    chosen = _gpu_list(args.gpus)
+    gpus = visible if chosen is None else chosen
+    unknown = sorted(set(gpus) - set(visible))
+    if unknown:
+        raise UsageError(f"--gpus: no visible GPU {unknown[0]} (visible: {visible or 'none'})")
+    if not gpus and args.device == "cuda":
+        raise UsageError("--device cuda, but no GPU is visible")
+    return list(gpus) or [None]
+
+
+def _ray_uses_cuda(args: argparse.Namespace) -> bool:
+    from esr_validator.batch.raycluster import connect, probe_cuda
+
+    connect(address=args.ray_address, num_gpus=args.ray_num_gpus, num_cpus=args.ray_num_cpus)
+    if args.device in ("cpu", "cuda"):
+        return bool(args.device == "cuda")
+    return probe_cuda()
+
+
+def _executor(args: argparse.Namespace) -> tuple[Setup, Executor]:
+    if args.executor == "ray":
+        from esr_validator.batch.raycluster import RayExecutor
+        from esr_validator.batch.remote import NodeSpec
+
+        setup = build_setup(args, 0 if _ray_uses_cuda(args) else None)
+        spec = NodeSpec(
+            data_dir=None if setup.smoke else str(Path(args.data_dir).resolve()),
+            lr_digest=setup.dataset.lr_digest,
+            hr_digest=setup.dataset.hr_digest,
+            ruleset=setup.ruleset,
+            runner=args.runner,
+            options=setup.options,
+            calibration=None,
+            runner_facts=setup.runner.describe(),
+            omp_threads=os.environ.get("OMP_NUM_THREADS"),
+            scale_digests=tuple((s, d.lr_digest, d.hr_digest) for s, d in setup.datasets.items()),
+        )
+        return setup, RayExecutor(spec)
+    from esr_validator.batch.local import LocalExecutor
+
+    slots = _local_slots(args)
+    setup = build_setup(args, slots[0])
+    return setup, LocalExecutor(setup, gpus=slots)
+
+
+def execute(args: argparse.Namespace, console: Console) -> BatchResult:
+    from esr_validator.signing import load_private_key
+
+    key_pair = load_private_key(args.key)  # before any work: a bad key fails at once
+    setup, executor = _executor(args)
+    identity = RunIdentity.of(setup, runner_facts=setup.runner.describe())
+    live = not args.no_progress and console.is_terminal
+    return run_batch(
+        Path(args.dir),
+        OutDir(Path(args.out)),
+        identity=identity,
+        ruleset=setup.ruleset,
+        executor=executor,
+        key_pair=key_pair,
+        display=Display(console, live=live),
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    console = Console()
+    if args.executor == "local" and (args.ray_address or args.ray_num_gpus is not None):
+        raise UsageError("--ray-address and --ray-num-gpus need --executor ray")
+    result = execute(args, console)
+    console.print(summary_table(result.outcomes))
+    out = Path(args.out)
+    for name in ("leaderboard.html", "leaderboard.md", "leaderboard.csv"):
+        console.print(f"{out / name}", highlight=False)
+    if result.undone:
+        console.print(f"{result.undone} submission(s) undone: rerun the same command to retry")
+        return EXIT_ENVIRONMENT
+    return EXIT_OK

@@ -1,0 +1,164 @@
+"""``esr-validator pr --repo DIR --base REF``: check the models a pull request adds.
+
+    git diff against the merge base → files per team → each team's zip (as `pack` builds it)
+        → intake + static checks → evaluation (complexity, smoke-set PSNR) → findings mapped
+        to repository paths → text / JSON / GitHub annotations and job summary
+
+Every team's zip is built and statically checked before any submission code runs. Exit
+code: 0 without error findings, 1 with any (the action fails the job on 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import TextIO
+
+from rich.console import Console
+
+from esr_validator.schemas.findings import has_errors
+from esr_validator.schemas.pr import PrCheck, TeamCheck
+from esr_validator.schemas.report import Report
+from esr_validator import __version__
+from esr_validator.errors import EXIT_FINDINGS, EXIT_OK, InputError
+from esr_validator.github import annotations as gh
+from esr_validator.github.assemble import Assembly, assemble
+from esr_validator.github.gitdiff import pr_diff
+from esr_validator.github.pr import group_changes, locate, other_files_note
+from esr_validator.github.summary import append_summary, located, render
+from esr_validator.pipeline import Setup, run_options, validate_zip
+from esr_validator.render import dump_json, print_findings, print_report
+
+
+def _setup(args: argparse.Namespace) -> Setup:
+    from esr_validator.commands._setup import build_setup, parse_device
+
+    _, gpu = parse_device(args.device)
+    # On a hosted CI machine the throw-away virtual machine is the isolation; a self-hosted
+    # runner must ask for --runner docker (see docs/github.md).
+    return build_setup(args, gpu, runner_default="local")
+
+
+def _team(asm: Assembly, report: Report | None, out: Path | None) -> TeamCheck:
+    findings = list(asm.findings)
+    if report is not None:
+        findings += [asm.to_repo(f) for f in report.findings]
+    status = report.status if report else ("removed" if asm.removed else "not_built")
+    keep = out is not None and asm.zip_path is not None
+    return TeamCheck(
+        team=asm.team.label,
+        team_id=asm.team.team_id,
+        status=status,
+        ok=not has_errors(findings),
+        changed=asm.team.changed,
+        deleted=asm.team.deleted,
+        manifest_file=asm.files.manifest,
+        model_file=asm.model,
+        checkpoint_file=asm.checkpoint,
+        zip_file=asm.zip_path.name if keep and asm.zip_path else None,
+        zip_sha256=report.submission.zip_sha256 if report else None,
+        report_file=f"{asm.team.label}.report.json" if keep and report else None,
+        findings=findings,
+        psnr={s.split: s.psnr for s in report.splits} if report else {},
+        bicubic_psnr={s.split: s.bicubic_psnr for s in report.splits} if report else {},
+        complexity=report.complexity if report else None,
+    )
+
+
+def _print_team(console: Console, team: TeamCheck, report: Report | None) -> None:
+    console.rule(f"{team.team}: {', '.join(team.changed + team.deleted)}")
+    if report is not None:
+        print_report(console, report.model_copy(update={"findings": team.findings}))
+    else:
+        print_findings(console, team.findings, subject=team.team)
+
+
+def _print_text(check: PrCheck, reports: dict[str, Report], out: TextIO, *, github: bool) -> None:
+    console = Console(file=out, width=120 if github else None, soft_wrap=False)
+    if not check.teams and not check.findings:
+        console.print("no files under models/, model_zoo/ or submissions/ changed")
+    for team in check.teams:
+        if github:
+            title = f"{team.team}: {'pass' if team.ok else 'FAIL'}"
+            with gh.group(title, out), gh.commands_stopped(out):
+                _print_team(console, team, reports.get(team.team))
+        else:
+            _print_team(console, team, reports.get(team.team))
+    if check.findings:
+        print_findings(console, check.findings, subject="files that belong to no team")
+
+
+def _emit(check: PrCheck, reports: dict[str, Report], fmt: str) -> None:
+    out = sys.stdout
+    if fmt == "json":
+        out.write(dump_json(check.model_dump(mode="json")) + "\n")
+    elif fmt == "github":
+        # Submission text is printed only with workflow commands stopped, or escaped.
+        _print_text(check, reports, out, github=True)
+        left_out = gh.write_annotations(located(check), out)
+        append_summary(check, left_out=left_out)
+    elif os.environ.get("GITHUB_ACTIONS") == "true":
+        with gh.commands_stopped(out):
+            _print_text(check, reports, out, github=False)
+    else:
+        _print_text(check, reports, out, github=False)
+    out.flush()
+
+
+def _check(args: argparse.Namespace, repo: Path, work: Path, out: Path | None) -> int:
+    diff = pr_diff(repo, args.base)
+    grouping = group_changes(diff.changes)
+    assemblies = [
+        assemble(repo, grouping.teams[tid], locate(repo, tid), work)
+        for tid in sorted(grouping.teams)
+    ]
+    setup = _setup(args) if any(a.zip_path for a in assemblies) else None
+    reports: dict[str, Report] = {}
+    for asm in assemblies:
+        if asm.zip_path is not None and setup is not None:
+            reports[asm.team.label] = validate_zip(asm.zip_path, setup)
+    teams = [_team(a, reports.get(a.team.label), out) for a in assemblies]
+    pr_findings = grouping.findings + other_files_note(grouping.other)
+    check = PrCheck(
+        validator_version=__version__,
+        base=diff.base,
+        merge_base=diff.merge_base,
+        head=diff.head,
+        ok=not has_errors(pr_findings) and all(t.ok for t in teams),
+        teams=teams,
+        findings=pr_findings,
+        options=run_options(setup) if setup else None,
+    )
+    if out is not None:
+        _write(out, check, reports)
+    _emit(check, reports, args.format)
+    return EXIT_OK if check.ok else EXIT_FINDINGS
+
+
+def _write(out: Path, check: PrCheck, reports: dict[str, Report]) -> None:
+    try:
+        for label, report in reports.items():
+            text = dump_json(report.model_dump(mode="json")) + "\n"
+            (out / f"{label}.report.json").write_text(text, encoding="utf-8")
+        (out / "pr.json").write_text(dump_json(check.model_dump(mode="json")) + "\n")
+        (out / "summary.md").write_text(render(check), encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot write to --out {out}: {exc}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    repo = Path(args.repo)
+    if not repo.is_dir():
+        raise InputError(f"--repo {repo} is not a folder")
+    out = Path(args.out) if args.out else None
+    if out is not None:
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"cannot create --out {out}: {exc}") from None
+        return _check(args, repo.resolve(), out, out)
+    with tempfile.TemporaryDirectory(prefix="esr-pr-") as work:
+        return _check(args, repo.resolve(), Path(work), None)

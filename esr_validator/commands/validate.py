@@ -1,0 +1,85 @@
+"""``esr-validator validate ZIP``: intake, sandboxed evaluation, scoring and the report."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from esr_validator.schemas.report import Report
+from esr_validator.commands._setup import build_setup, parse_device
+from esr_validator.errors import EXIT_FINDINGS, EXIT_OK, InputError
+from esr_validator.judge import calibrate_on
+from esr_validator.pipeline import Setup, validate_zip
+from esr_validator.render import dump_json, print_report
+
+
+def _run_with_progress(zip_path: Path, setup: Setup, show: bool, console: Console) -> Report:
+    if not show:
+        return validate_zip(zip_path, setup)
+    columns = (
+        TextColumn("evaluating"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} forwards"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("eval", total=None)
+        return validate_zip(
+            zip_path,
+            setup,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+
+
+def _write(report: Report, args: argparse.Namespace, console: Console) -> None:
+    from esr_validator.signing import load_private_key, sign_report, write_envelope
+
+    key = load_private_key(args.key)
+    if args.out:
+        write_envelope(sign_report(report, key), args.out)
+        state = "signed" if key is not None else "unsigned"
+        console.print(f"report ({state}) written to {args.out}")
+
+
+def _calibrated(setup: Setup, *, device: str, runs: int, console: Console) -> Setup:
+    """``setup`` with the baseline timed here: once, or once per scale the data holds."""
+    console.print(f"calibrating: timing the {setup.ruleset.baseline.name} baseline here")
+    per_scale = setup.datasets or {setup.ruleset.scales[0]: setup.dataset}
+    timed = {
+        scale: calibrate_on(
+            setup.ruleset,
+            dataset,
+            device=device,
+            runs=runs,
+            synthetic=setup.options.synthetic,
+            scale=scale,
+        )
+        for scale, dataset in per_scale.items()
+    }
+    if setup.datasets:
+        return dataclasses.replace(setup, calibrations=timed)
+    return dataclasses.replace(setup, calibration=next(iter(timed.values())))
+
+
+def run(args: argparse.Namespace) -> int:
+    zip_path = Path(args.zip)
+    if not zip_path.is_file():
+        raise InputError(f"{zip_path} does not exist or is not a file")
+    console = Console(stderr=args.format == "json")
+    device, gpu = parse_device(args.device)
+    setup = build_setup(args, gpu)
+    if args.calibrate:
+        setup = _calibrated(setup, device=device, runs=args.runs, console=console)
+    show = not args.no_progress and args.format == "text" and console.is_terminal
+    report = _run_with_progress(zip_path, setup, show, console)
+    if args.format == "json":
+        sys.stdout.write(dump_json(report.model_dump(mode="json")) + "\n")
+    else:
+        print_report(console, report)
+    _write(report, args, console)
+    return EXIT_OK if report.ok else EXIT_FINDINGS

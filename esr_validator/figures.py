@@ -1,0 +1,153 @@
+"""Turn raw per-image timings into the two figure sets the report carries.
+
+``official`` reproduces the organizers' arithmetic: mean over images per split and run, then
+the mean over runs, then (valid + test) / 2. ``stable`` uses the median and IQR over all
+images and runs per split and the run-to-run coefficient of variation, and is flagged noisy
+when IQR/median > 10 % or CV > 3 %. A synthetic run (RTSR 2023) has no per-image times:
+its official runtime is the mean of the timed passes, its stable one their median.
+"""
+
+from __future__ import annotations
+
+import statistics
+
+import numpy as np
+
+from esr_validator.schemas.report import FigureSet, SplitFigures, SyntheticFigures
+from esr_validator.schemas.scorer import ImageScore
+from esr_validator.schemas.worker import ImageTiming, SplitMemory, SyntheticTiming
+
+NOISY_IQR = 0.10
+NOISY_CV = 0.03
+
+
+def _mean(values: list[float]) -> float | None:
+    return float(statistics.fmean(values)) if values else None
+
+
+def _avg_splits(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return float(sum(present) / len(present)) if present and len(present) == len(values) else None
+
+
+def _per_run_means(images: list[ImageTiming], attr: str) -> list[float]:
+    runs = min((len(getattr(im, attr)) for im in images), default=0)
+    return [float(np.mean([getattr(im, attr)[r] for im in images])) for r in range(runs)]
+
+
+def split_figures(
+    split: str, images: list[ImageTiming], scores: list[ImageScore], memory: SplitMemory | None
+) -> SplitFigures:
+    per_run = _per_run_means(images, "official_ms")
+    stable = np.array([t for im in images for t in im.stable_ms], dtype=np.float64)
+    q1, med, q3 = np.percentile(stable, [25, 50, 75]) if stable.size else (None, None, None)
+    psnrs = [s.psnr for s in scores if s.psnr is not None]
+    scorable = all(s.psnr is not None or s.identical for s in scores) and bool(scores)
+
+    def _opt_mean(attr: str) -> float | None:
+        vals = [getattr(s, attr) for s in scores]
+        return _mean(vals) if vals and all(v is not None for v in vals) else None
+
+    return SplitFigures(
+        split=split,
+        images=len(images),
+        psnr=_mean(psnrs) if scorable and len(psnrs) == len(scores) else None,
+        psnr_y=_opt_mean("psnr_y"),
+        ssim=_opt_mean("ssim"),
+        bicubic_psnr=_opt_mean("bicubic_psnr"),
+        official_runtime_ms=_mean(per_run),
+        official_runtime_ms_per_run=per_run,
+        official_memory_mb=_mean(memory.official_mb) if memory and memory.official_mb else None,
+        stable_runtime_ms=float(med) if med is not None else None,
+        stable_iqr_ms=float(q3 - q1) if q1 is not None and q3 is not None else None,
+        stable_memory_mb=max(memory.stable_mb) if memory and memory.stable_mb else None,
+    )
+
+
+def official_set(splits: list[SplitFigures]) -> FigureSet:
+    return FigureSet(
+        protocol="official",
+        runtime_ms=_avg_splits([s.official_runtime_ms for s in splits]),
+        memory_mb=splits[0].official_memory_mb if splits else None,
+        run_cv=_cv(_run_totals(splits)),
+        description="Organizers' loop: no warm-up, per-split mean, (valid+test)/2, mean of runs; "
+        "memory is the never-reset peak after the first split.",
+    )
+
+
+def _run_totals(splits: list[SplitFigures]) -> list[float]:
+    runs = min((len(s.official_runtime_ms_per_run) for s in splits), default=0)
+    return [float(np.mean([s.official_runtime_ms_per_run[r] for s in splits])) for r in range(runs)]
+
+
+def _cv(values: list[float]) -> float | None:
+    if len(values) < 2 or statistics.fmean(values) == 0:
+        return None
+    return float(statistics.stdev(values) / statistics.fmean(values))
+
+
+def stable_set(splits: list[SplitFigures], images: list[ImageTiming]) -> FigureSet:
+    runs = min((len(im.stable_ms) for im in images), default=0)
+    by_run = []
+    for r in range(runs):
+        medians = [
+            float(np.median([im.stable_ms[r] for im in images if im.split == s.split]))
+            for s in splits
+        ]
+        by_run.append(float(np.mean(medians)))
+    cv = _cv(by_run)
+    noisy = (cv is not None and cv > NOISY_CV) or any(
+        s.stable_iqr_ms is not None
+        and s.stable_runtime_ms
+        and s.stable_iqr_ms / s.stable_runtime_ms > NOISY_IQR
+        for s in splits
+    )
+    peaks = [s.stable_memory_mb for s in splits if s.stable_memory_mb is not None]
+    return FigureSet(
+        protocol="stable",
+        runtime_ms=_avg_splits([s.stable_runtime_ms for s in splits]),
+        memory_mb=max(peaks) if peaks else None,
+        run_cv=cv,
+        noisy=noisy,
+        description="Warm-up, inference mode, median over images and runs per split, "
+        "(valid+test)/2; memory peak reset per split.",
+    )
+
+
+def synthetic_figures(t: SyntheticTiming) -> SyntheticFigures:
+    passes = np.array(t.passes_ms, dtype=np.float64)
+    q1, med, q3 = np.percentile(passes, [25, 50, 75])
+    return SyntheticFigures(
+        input_height=t.height,
+        input_width=t.width,
+        warmup=t.warmup,
+        passes=len(t.passes_ms),
+        precision=t.precision,
+        requested_precision=t.requested_precision,
+        cudnn_benchmark=t.cudnn_benchmark,
+        mean_ms=float(passes.mean()),
+        median_ms=float(med),
+        iqr_ms=float(q3 - q1),
+        memory_mb=t.memory_mb,
+        notes=[t.note] if t.note else [],
+    )
+
+
+def synthetic_sets(s: SyntheticFigures) -> tuple[FigureSet, FigureSet]:
+    """The official and stable figure sets of a synthetic run: mean and median of the passes."""
+    shape = f"1x3x{s.input_height}x{s.input_width} {s.precision}"
+    official = FigureSet(
+        protocol="official",
+        runtime_ms=s.mean_ms,
+        memory_mb=s.memory_mb,
+        description=f"Synthetic: mean of {s.passes} timed passes on one {shape} input after "
+        f"{s.warmup} warm-up passes; the LR images ran once, untimed, for PSNR.",
+    )
+    stable = FigureSet(
+        protocol="stable",
+        runtime_ms=s.median_ms,
+        memory_mb=s.memory_mb,
+        noisy=bool(s.median_ms and s.iqr_ms / s.median_ms > NOISY_IQR),
+        description=f"Synthetic: median of the same {s.passes} passes.",
+    )
+    return official, stable

@@ -1,0 +1,57 @@
+"""Build a submission zip from a model file, a checkpoint and manifest options.
+
+The archive is reproducible: members are sorted, timestamps fixed and permissions uniform,
+so packing the same inputs twice gives the same bytes (and the same sha256 in reports).
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import tomli_w
+
+from esr_validator.schemas.manifest import Manifest
+from esr_validator.intake.manifest import MANIFEST_NAME
+
+_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+def manifest_toml(manifest: Manifest) -> str:
+    """Render a manifest, leaving out defaults so the file stays short and readable."""
+    data = manifest.model_dump(mode="json", exclude_defaults=True)
+    data = {"schema_version": manifest.schema_version, **data}
+    header = "# ESR challenge submission manifest. See docs/manifest.md for every key.\n"
+    return header + tomli_w.dumps(data)
+
+
+def _add(zf: zipfile.ZipFile, name: str, data: bytes) -> None:
+    info = zipfile.ZipInfo(name, date_time=_EPOCH)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = (0o100644 & 0xFFFF) << 16
+    info.create_system = 3
+    zf.writestr(info, data)
+
+
+def write_submission(
+    out: Path,
+    *,
+    manifest: Manifest,
+    model: Path,
+    checkpoint: Path,
+    extras: list[Path] | tuple[Path, ...] = (),
+) -> None:
+    """Write ``out`` with the canonical layout; the write is atomic."""
+    stem = manifest.stem
+    members = {
+        MANIFEST_NAME: manifest_toml(manifest).encode("utf-8"),
+        f"models/{stem}.py": model.read_bytes(),
+        f"model_zoo/{stem}{checkpoint.suffix.lower()}": checkpoint.read_bytes(),
+    }
+    for extra in extras:
+        members[extra.name] = extra.read_bytes()
+    tmp = out.with_name(out.name + ".part")
+    with zipfile.ZipFile(tmp, "w") as zf:
+        for name in sorted(members):
+            _add(zf, name, members[name])
+    tmp.replace(out)

@@ -1,0 +1,146 @@
+"""Reporters: draw findings (and later whole reports) for a person or a machine."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from esr_validator.schemas.findings import Finding, Severity
+from esr_validator.schemas.report import Report
+
+_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
+_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+
+
+def sorted_findings(findings: Iterable[Finding]) -> list[Finding]:
+    return sorted(findings, key=lambda f: (_ORDER[f.severity], f.code, f.path or "", f.line or 0))
+
+
+def counts(findings: Iterable[Finding]) -> dict[str, int]:
+    c = Counter(f.severity.value for f in findings)
+    return {s.value: c.get(s.value, 0) for s in Severity}
+
+
+def findings_table(findings: list[Finding]) -> Table:
+    table = Table(show_lines=False, expand=False, title_justify="left")
+    for col in ("code", "severity", "where", "problem", "fix"):
+        table.add_column(col, overflow="fold")
+    for f in sorted_findings(findings):
+        where = f.path or ""
+        if f.line:
+            where += f":{f.line}"
+        table.add_row(
+            f.code, f"[{_STYLE[f.severity]}]{f.severity.value}[/]", where, f.message, f.hint or ""
+        )
+    return table
+
+
+def print_findings(console: Console, findings: list[Finding], *, subject: str) -> None:
+    n = counts(findings)
+    if findings:
+        console.print(findings_table(findings))
+    verdict = "[bold red]FAIL[/]" if n["error"] else "[bold green]PASS[/]"
+    console.print(
+        f"{verdict} {subject}: {n['error']} error(s), {n['warning']} warning(s), "
+        f"{n['info']} note(s)"
+    )
+
+
+def findings_json(findings: list[Finding]) -> list[dict[str, Any]]:
+    return [
+        f.model_dump(
+            mode="json", include={"code", "name", "severity", "path", "line", "message", "hint"}
+        )
+        for f in sorted_findings(findings)
+    ]
+
+
+def dump_json(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, indent=2, sort_keys=False, allow_nan=False)
+
+
+def _fmt(value: float | None, spec: str, unit: str = "") -> str:
+    return "—" if value is None else f"{value:{spec}}{unit}"
+
+
+def metrics_table(report: Report) -> Table:
+    table = Table(title=f"{report.submission.zip_name}: {report.status}", title_justify="left")
+    table.add_column("metric")
+    for s in report.splits:
+        table.add_column(s.split, justify="right")
+    table.add_column("reported", justify="right")
+    rows = [
+        ("PSNR (dB)", [_fmt(s.psnr, ".2f") for s in report.splits], ""),
+        ("bicubic PSNR (dB)", [_fmt(s.bicubic_psnr, ".2f") for s in report.splits], ""),
+        (
+            "runtime, official (ms)",
+            [_fmt(s.official_runtime_ms, ".2f") for s in report.splits],
+            _fmt(report.official.runtime_ms if report.official else None, ".2f"),
+        ),
+        (
+            "runtime, stable median (ms)",
+            [_fmt(s.stable_runtime_ms, ".2f") for s in report.splits],
+            _fmt(report.stable.runtime_ms if report.stable else None, ".2f")
+            + (" (noisy)" if report.stable and report.stable.noisy else ""),
+        ),
+        (
+            "GPU memory, official (MB)",
+            [_fmt(s.official_memory_mb, ".1f") for s in report.splits],
+            _fmt(report.official.memory_mb if report.official else None, ".1f"),
+        ),
+    ]
+    if any(s.psnr_y is not None for s in report.splits):
+        rows.insert(1, ("Y PSNR (dB)", [_fmt(s.psnr_y, ".2f") for s in report.splits], ""))
+    for name, cells, total in rows:
+        table.add_row(name, *cells, total)
+    c = report.complexity
+    if c is not None:
+        blank = [""] * len(report.splits)
+        table.add_row("params (M)", *blank, f"{c.params_m:.4f}")
+        table.add_row(f"FLOPs, fvcore {c.input_size}² (G)", *blank, f"{c.flops_g:.4f}")
+        table.add_row("activations (M)", *blank, f"{c.activations_m:.4f}")
+        table.add_row("#conv", *blank, str(c.conv_count))
+    return table
+
+
+def scoring_line(report: Report) -> str:
+    sc = report.scoring
+    assert sc is not None
+    parts = ", ".join(f"{k} {v:.4g}" for k, v in sc.scores.items())
+    line = f"ruleset {sc.ruleset} {sc.ruleset_version}: {parts}"
+    if sc.calibrated_scores:
+        cal = ", ".join(f"{k} {v:.4g}" for k, v in sc.calibrated_scores.items())
+        line += f"\n  calibrated to the baseline timed here: {cal}"
+    if not sc.on_reference_device:
+        line += f"\n  (not on the reference {sc.reference_device}: runtime scores unofficial)"
+    reasons = "; ".join(sc.reasons)
+    verdict = "[green]eligible[/]" if sc.eligible else f"[red]not eligible[/]: {reasons}"
+    return line + "\n  verdict: " + verdict
+
+
+def synthetic_line(report: Report) -> str:
+    s = report.synthetic
+    assert s is not None
+    line = (
+        f"runtime: {s.passes} timed passes on one 1x3x{s.input_height}x{s.input_width} "
+        f"{s.precision} input after {s.warmup} warm-up passes: mean {s.mean_ms:.2f} ms, "
+        f"median {s.median_ms:.2f} ms"
+    )
+    return line + "".join(f"\n  ({note})" for note in s.notes)
+
+
+def print_report(console: Console, report: Report) -> None:
+    if report.splits or report.complexity:
+        console.print(metrics_table(report))
+    if report.synthetic is not None:
+        console.print(synthetic_line(report))
+    if report.scoring is not None:
+        console.print(scoring_line(report))
+    if report.runner is not None and not report.runner.sandboxed:
+        console.print("[bold yellow]NOT SANDBOXED:[/] the model ran as a plain local process")
+    print_findings(console, report.findings, subject=report.submission.zip_name)

@@ -1,0 +1,87 @@
+"""Import, construct and load the submission's model, honouring every manifest variant."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from esr_validator.schemas.manifest import Manifest
+
+
+class LoadError(Exception):
+    """The model could not be imported, built or given its weights."""
+
+
+def import_model_module(model_file: Path) -> object:
+    name = model_file.stem
+    spec = importlib.util.spec_from_file_location(name, model_file)
+    if spec is None or spec.loader is None:
+        raise LoadError(f"cannot import {model_file.name}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def build_model(module: object, manifest: Manifest) -> nn.Module:
+    factory = getattr(module, manifest.class_name, None)
+    if not callable(factory):
+        raise LoadError(f"{manifest.class_name} is not defined in the model file")
+    model = factory(*manifest.args, **manifest.kwargs)
+    if not isinstance(model, nn.Module):
+        raise LoadError(
+            f"{manifest.class_name}(...) returned {type(model).__name__}, not nn.Module"
+        )
+    return model
+
+
+def _post_load(model: nn.Module, manifest: Manifest) -> None:
+    method = manifest.checkpoint.post_load
+    if method is None:
+        return
+    if manifest.checkpoint.post_load_scope == "model":
+        fn = getattr(model, method, None)
+        if not callable(fn):
+            raise LoadError(f"the model has no method {method}()")
+        fn()
+        return
+    called = 0
+    for module in list(model.modules()):
+        fn = getattr(module, method, None)
+        if callable(fn):
+            fn()
+            called += 1
+    if not called:
+        raise LoadError(f"no submodule has a method {method}()")
+
+
+def load_model(model_file: Path, checkpoint: Path, manifest: Manifest) -> nn.Module:
+    """The official sequence: build, load on CPU, post-load, eval, freeze parameters."""
+    from esr_validator.intake.checkpoint import load_state_dict_safely
+
+    model = build_model(import_model_module(model_file), manifest)
+    spec = manifest.checkpoint
+    if spec.loader_method:
+        loader = getattr(model, spec.loader_method, None)
+        if not callable(loader):
+            raise LoadError(f"the model has no method {spec.loader_method}(path)")
+        loader(str(checkpoint))
+    else:
+        state = load_state_dict_safely(checkpoint, key=spec.key)
+        try:
+            model.load_state_dict(state, strict=spec.strict)
+        except RuntimeError as exc:
+            raise LoadError(f"load_state_dict failed: {str(exc)[:1500]}") from None
+    _post_load(model, manifest)
+    model.eval()
+    for param in model.parameters():
+        param.requires_grad = False
+    return model
+
+
+def model_dtype(manifest: Manifest) -> torch.dtype:
+    return torch.float16 if manifest.inference.precision == "fp16" else torch.float32

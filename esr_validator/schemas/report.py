@@ -1,0 +1,175 @@
+"""The validation report: the one document a run produces, signed by the signing stage.
+
+Every float is finite: a non-finite value cannot be canonicalised (RFC 8785) and would make
+the report unsignable, so an infinite PSNR (identical images) is stored as ``None`` with
+``identical = True``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from esr_validator.schemas.findings import Finding
+from esr_validator.schemas.manifest import Manifest
+from esr_validator.schemas.scoring import ScoringResult
+from esr_validator.schemas.worker import Environment
+
+FailureCategory = Literal[
+    "invalid_package", "crashed", "timeout", "out_of_memory", "bad_output", "below_gate"
+]
+Sha256 = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class SubmissionInfo(_Strict):
+    zip_name: str
+    zip_sha256: str = Sha256
+    model_file: str | None = None
+    model_sha256: str | None = None
+    checkpoint_file: str | None = None
+    checkpoint_sha256: str | None = None
+    manifest: Manifest | None = None
+
+
+class SplitData(_Strict):
+    name: str
+    count: int = Field(ge=0)
+    lr_sha256: str = Sha256
+    hr_sha256: str = Sha256
+
+
+class DatasetInfo(_Strict):
+    name: str
+    smoke: bool = Field(description="The embedded smoke set: PSNR not comparable to gates.")
+    layout: str
+    splits: list[SplitData]
+
+
+class RunnerInfo(_Strict):
+    kind: Literal["local", "docker"]
+    sandboxed: bool
+    image: str | None = None
+    image_id: str | None = None
+    base_image: str | None = None
+    base_digest: str | None = None
+    lock_sha256: str | None = None
+
+
+class RunOptions(_Strict):
+    runs: int
+    stable_runs: int
+    warmup: int
+    device: str
+    cudnn_benchmark: bool
+    ruleset: str | None = None
+    timeout_s: float
+    timing: Literal["dataset", "synthetic"] = Field(
+        default="dataset", description="Per LR image, or the ruleset's fixed-input protocol."
+    )
+    psnr_border: int = Field(default=4, description="Pixels cropped from every side.")
+    psnr_y: str = Field(default="off", description="Y PSNR convention, 'off' if not computed.")
+
+
+class ImageResult(_Strict):
+    split: str
+    stem: str
+    psnr: float | None
+    identical: bool = False
+    psnr_y: float | None = None
+    ssim: float | None = None
+    bicubic_psnr: float | None = None
+    official_ms: list[float]
+    stable_ms: list[float]
+
+
+class SplitFigures(_Strict):
+    split: str
+    images: int
+    psnr: float | None
+    psnr_y: float | None = None
+    ssim: float | None = None
+    bicubic_psnr: float | None = None
+    official_runtime_ms: float | None = Field(description="Mean over images, then over runs.")
+    official_runtime_ms_per_run: list[float]
+    official_memory_mb: float | None = Field(description="Running max, as officially read.")
+    stable_runtime_ms: float | None = Field(description="Median over images and runs.")
+    stable_iqr_ms: float | None = None
+    stable_memory_mb: float | None = Field(default=None, description="Peak, reset per split.")
+
+
+class FigureSet(_Strict):
+    """One protocol's headline numbers; ``runtime_ms`` is (valid + test) / 2 as ranked."""
+
+    protocol: Literal["official", "stable"]
+    runtime_ms: float | None
+    memory_mb: float | None
+    run_cv: float | None = Field(default=None, description="Run-to-run coefficient of variation.")
+    noisy: bool = False
+    description: str
+
+
+class SyntheticFigures(_Strict):
+    """The synthetic runtime protocol (RTSR 2023) as it ran; the official runtime is the
+    mean of the timed passes, the stable one their median."""
+
+    input_height: int
+    input_width: int
+    warmup: int
+    passes: int
+    precision: str = Field(description="What ran; a CPU runs fp32 where fp16 is asked for.")
+    requested_precision: str
+    cudnn_benchmark: bool
+    mean_ms: float
+    median_ms: float
+    iqr_ms: float
+    memory_mb: float | None = None
+    notes: list[str] = Field(default_factory=list)
+
+
+class ComplexityFigures(_Strict):
+    params: int
+    params_m: float
+    params_before_inference: int
+    flops: int
+    flops_g: float
+    flops_legacy_g: float | None = None
+    unsupported_ops: dict[str, int]
+    activations: int
+    activations_m: float
+    conv_count: int
+    input_dependent: bool
+    input_size: int
+
+
+class Failure(_Strict):
+    category: FailureCategory
+    message: str
+
+
+class Report(_Strict):
+    schema_version: Literal[1] = 1
+    validator_version: str
+    started_at: datetime
+    finished_at: datetime
+    status: Literal["evaluated", "invalid", "failed"]
+    ok: bool = Field(description="No error findings.")
+    failure: Failure | None = None
+    findings: list[Finding]
+    submission: SubmissionInfo
+    dataset: DatasetInfo | None = None
+    runner: RunnerInfo | None = None
+    options: RunOptions | None = None
+    environment: Environment | None = None
+    images: list[ImageResult] = Field(default_factory=list)
+    splits: list[SplitFigures] = Field(default_factory=list)
+    official: FigureSet | None = None
+    stable: FigureSet | None = None
+    synthetic: SyntheticFigures | None = None
+    complexity: ComplexityFigures | None = None
+    scoring: ScoringResult | None = None

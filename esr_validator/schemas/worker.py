@@ -1,0 +1,145 @@
+"""The trust boundary's two files.
+
+``WorkerConfig`` is written by the trusted side and read by the inference worker.
+``WorkerResult`` is written by the worker, which runs untrusted model code in its process,
+so the trusted side parses it as hostile input: no extra keys, bounded sizes and values.
+Ground truth appears in neither: the worker only ever sees LR images.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from esr_validator.schemas.manifest import Manifest
+
+MAX_IMAGES = 2000
+MAX_RUNS = 50
+MAX_PASSES = 10000
+_MS = Field(ge=0.0, le=3.6e6)  # one forward in ms: at most an hour
+PassMs = Annotated[float, Field(ge=0.0, le=3.6e6, allow_inf_nan=False)]
+SyntheticPrecision = Literal["fp32", "fp16", "bf16"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SyntheticSpec(_Strict):
+    """The fixed-input runtime protocol (RTSR 2023): ``warmup`` untimed passes, then
+    ``passes`` timed ones on one random 1x3xHxW input. The LR images still run once each,
+    untimed, for the SR outputs."""
+
+    height: int = Field(ge=1, le=8192, description="Of the model's input.")
+    width: int = Field(ge=1, le=8192)
+    warmup: int = Field(ge=0, le=MAX_PASSES)
+    passes: int = Field(ge=1, le=MAX_PASSES)
+    precision: SyntheticPrecision = Field(description="Requested; the CPU runs fp32.")
+    cudnn_benchmark: bool
+    no_grad: bool = True
+
+
+class WorkerConfig(_Strict):
+    """Everything the worker needs; paths are inside the worker's own view of the disk."""
+
+    manifest: Manifest
+    submission_dir: str
+    model_file: str = Field(description="Relative to submission_dir.")
+    checkpoint_file: str = Field(description="Relative to submission_dir.")
+    lr_dir: str = Field(description="Holds <split>/<stem>.png, LR only.")
+    out_dir: str
+    splits: list[str] = Field(min_length=1, max_length=8)
+    runs: int = Field(default=5, ge=1, le=MAX_RUNS)
+    stable_runs: int = Field(default=5, ge=0, le=MAX_RUNS)
+    warmup: int = Field(default=3, ge=0, le=100)
+    device: str = Field(default="cpu", pattern=r"^(cpu|cuda(:\d+)?)$")
+    cudnn_benchmark: bool = False
+    complexity_input: int = Field(default=256, ge=16, le=2048)
+    legacy_flops: bool = False
+    threads: int | None = Field(default=None, ge=1, le=256)
+    synthetic: SyntheticSpec | None = Field(
+        default=None, description="None: time each LR image (runs, stable_runs, warmup)."
+    )
+
+
+class ImageTiming(_Strict):
+    split: str = Field(max_length=64)
+    stem: str = Field(max_length=128)
+    lr_height: int = Field(ge=1, le=20000)
+    lr_width: int = Field(ge=1, le=20000)
+    sr_file: str | None = Field(default=None, max_length=300)
+    official_ms: list[float] = Field(max_length=MAX_RUNS, description="One per official run.")
+    stable_ms: list[float] = Field(max_length=MAX_RUNS, description="One per stable run.")
+    raw_min: float | None = Field(default=None, description="Before clamping, first run.")
+    raw_max: float | None = None
+    nonfinite: int = Field(default=0, ge=0)
+    out_height: int = Field(ge=0, le=100000)
+    out_width: int = Field(ge=0, le=100000)
+    out_channels: int = Field(ge=0, le=64)
+
+
+class SplitMemory(_Strict):
+    split: str = Field(max_length=64)
+    official_mb: list[float] = Field(max_length=MAX_RUNS, description="Running max, never reset.")
+    stable_mb: list[float] = Field(max_length=MAX_RUNS, description="Peak with reset per split.")
+
+
+class SyntheticTiming(_Strict):
+    """What the synthetic protocol measured; ``precision`` is what actually ran."""
+
+    height: int = Field(ge=1, le=8192)
+    width: int = Field(ge=1, le=8192)
+    warmup: int = Field(ge=0, le=MAX_PASSES)
+    precision: SyntheticPrecision
+    requested_precision: SyntheticPrecision
+    cudnn_benchmark: bool
+    passes_ms: list[PassMs] = Field(min_length=1, max_length=MAX_PASSES)
+    memory_mb: float | None = Field(default=None, ge=0.0, le=1e7, allow_inf_nan=False)
+    note: str | None = Field(default=None, max_length=500)
+
+
+class Complexity(_Strict):
+    params: int = Field(ge=0, le=10**11)
+    params_before_inference: int = Field(ge=0, le=10**11)
+    flops: int = Field(ge=0, le=10**16, description="fvcore total, one FMA = one flop.")
+    flops_legacy: int | None = Field(default=None, ge=0, le=10**16)
+    unsupported_ops: dict[str, int] = Field(default_factory=dict, max_length=200)
+    activations: int = Field(ge=0, le=10**13)
+    conv_count: int = Field(ge=0, le=10**6)
+    input_dependent: bool = Field(description="FLOPs/activations differ on a second input.")
+
+
+class Environment(_Strict):
+    python: str = Field(max_length=64)
+    torch: str = Field(max_length=64)
+    cuda: str | None = Field(default=None, max_length=64)
+    cudnn: str | None = Field(default=None, max_length=64)
+    device: str = Field(max_length=64)
+    gpu_name: str | None = Field(default=None, max_length=200)
+    driver: str | None = Field(default=None, max_length=64)
+    cpu: str = Field(max_length=200)
+    threads: int = Field(ge=1, le=1024)
+    platform: str = Field(max_length=200)
+
+
+FailureCategory = Literal["load_failed", "crashed", "out_of_memory", "bad_output"]
+
+
+class WorkerFailure(_Strict):
+    category: FailureCategory
+    message: str = Field(max_length=4000)
+    where: str | None = Field(default=None, max_length=200, description="Stage that failed.")
+
+
+class WorkerResult(_Strict):
+    schema_version: Literal[1] = 1
+    status: Literal["ok", "failed"]
+    failure: WorkerFailure | None = None
+    environment: Environment | None = None
+    cudnn_benchmark: bool = False
+    images: list[ImageTiming] = Field(default_factory=list, max_length=MAX_IMAGES)
+    memory: list[SplitMemory] = Field(default_factory=list, max_length=8)
+    synthetic: SyntheticTiming | None = None
+    complexity: Complexity | None = None
+    wall_s: float = Field(default=0.0, ge=0.0, le=1e6)

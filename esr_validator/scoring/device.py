@@ -1,0 +1,54 @@
+"""Is a run on the ruleset's reference GPU? Runtime scores are only official there.
+
+Names are compared as words, without vendor prefixes, so that "NVIDIA GeForce RTX 3090"
+matches "RTX 3090" but "NVIDIA GeForce RTX 3090 Ti" does not.
+"""
+
+from __future__ import annotations
+
+import re
+
+from esr_validator.schemas.findings import Finding
+from esr_validator.schemas.ruleset import Ruleset
+from esr_validator.schemas.scoring import ScoringResult
+from esr_validator.codes import finding
+
+_VENDOR_WORDS = frozenset({"nvidia", "geforce", "amd", "radeon", "intel", "corporation"})
+
+
+def _words(name: str) -> tuple[str, ...]:
+    tokens = re.findall(r"[a-z0-9]+", name.lower())
+    return tuple(t for t in tokens if t not in _VENDOR_WORDS)
+
+
+def same_device(a: str, b: str) -> bool:
+    return bool(_words(a)) and _words(a) == _words(b)
+
+
+def on_reference_device(device: str, ruleset: Ruleset) -> bool:
+    return any(
+        same_device(device, ref) for ref in (ruleset.reference_gpu, *ruleset.reference_gpu_aliases)
+    )
+
+
+def scoring_findings(result: ScoringResult, *, device: str) -> list[Finding]:
+    """ESR701 for each failed ranking gate and ESR702 when not on the reference GPU."""
+    found = [
+        finding(
+            "psnr-gate-failed",
+            f"{g.split} PSNR {'not measured' if g.psnr is None else f'{g.psnr:.4f} dB'} "
+            f"is below {result.ruleset}'s {g.threshold:.2f} dB",
+        )
+        for g in result.gates
+        if not g.passed and g.phase == "final"
+    ]
+    if not result.on_reference_device:
+        found.append(
+            finding(
+                "non-reference-device",
+                f"measured on {device or 'an unnamed device'}, but {result.ruleset} times on "
+                f"the {result.reference_device}: runtime scores are not comparable to the "
+                "published ones",
+            )
+        )
+    return found

@@ -1,0 +1,67 @@
+"""What scoring needs from a run: a handful of measurements, independent of the report format.
+
+Batch leaderboards build these from many reports, tests build them by hand, and
+:meth:`ScoringInputs.from_report` builds one from a validation report.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from esr_validator.schemas.report import Report
+from esr_validator.schemas.ruleset import Metric, Ruleset
+
+
+class ScoringInputs(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    runtime_ms: float | None = Field(gt=0, description="Official protocol, (valid+test)/2.")
+    flops_g: float | None = Field(ge=0, description="By the ruleset's counter.")
+    params_m: float | None = Field(ge=0)
+    psnr: dict[str, float | None] = Field(description="dB per split; None when not measured.")
+    device: str = Field(default="", description="GPU name, or the CPU's when run on CPU.")
+    scale: int = 4
+    activations_m: float | None = Field(default=None, ge=0)
+    memory_mb: float | None = Field(default=None, ge=0)
+
+    def metric(self, name: Metric) -> float | None:
+        return {
+            "runtime": self.runtime_ms,
+            "flops": self.flops_g,
+            "params": self.params_m,
+            "activations": self.activations_m,
+            "memory": self.memory_mb,
+        }[name]
+
+    def as_dict(self) -> dict[str, float]:
+        """The measured values, flat, for ``ScoringResult.inputs``."""
+        values: dict[str, float | None] = {
+            "runtime_ms": self.runtime_ms,
+            "flops_g": self.flops_g,
+            "params_m": self.params_m,
+            "activations_m": self.activations_m,
+            "memory_mb": self.memory_mb,
+            **{f"psnr_{split}": v for split, v in self.psnr.items()},
+        }
+        return {k: float(v) for k, v in values.items() if v is not None}
+
+    @classmethod
+    def from_report(cls, report: Report, ruleset: Ruleset) -> ScoringInputs:
+        """The official figure set of ``report``, FLOPs from the counter ``ruleset`` ranks by."""
+        cx = report.complexity
+        flops = None
+        if cx is not None:
+            flops = cx.flops_legacy_g if ruleset.flops_counter == "legacy" else cx.flops_g
+        env = report.environment
+        device = "" if env is None else (env.gpu_name or env.cpu)
+        manifest = report.submission.manifest
+        return cls(
+            runtime_ms=report.official.runtime_ms if report.official else None,
+            flops_g=flops,
+            params_m=cx.params_m if cx else None,
+            psnr={s.split: s.psnr for s in report.splits},
+            device=device,
+            scale=manifest.scale if manifest else ruleset.scales[0],
+            activations_m=cx.activations_m if cx else None,
+            memory_mb=report.official.memory_mb if report.official else None,
+        )

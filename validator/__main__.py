@@ -1,5 +1,0 @@
-import sys
-
-from validator.cli import main
-
-sys.exit(main())
