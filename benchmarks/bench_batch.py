@@ -21,11 +21,11 @@ from pathlib import Path
 from rich.console import Console
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.batch_support
-from tests import batch_support as bs
 from esr_validator.batch.driver import BatchResult
 from esr_validator.cli import build_parser
 from esr_validator.commands.batch import execute
 from esr_validator.signing import write_keypair
+from tests import batch_support as bs
 
 
 def _batch(argv: list[str]) -> BatchResult:

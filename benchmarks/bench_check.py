@@ -19,8 +19,8 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.subs
-from tests import subs
 from esr_validator.intake.check import run_intake
+from tests import subs
 
 
 def make_submission(path: Path, megabytes: float = 5.0) -> Path:

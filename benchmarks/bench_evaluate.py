@@ -27,7 +27,6 @@ import torch
 from skimage import data as skdata
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.subs
-from tests import subs
 from esr_validator.baselines import rlfn
 from esr_validator.data import discover
 from esr_validator.evaluate import EvalOptions
@@ -37,6 +36,7 @@ from esr_validator.metrics.psnr import psnr
 from esr_validator.pipeline import Setup, validate_zip
 from esr_validator.ruleset import load_ruleset
 from esr_validator.runners.local import LocalRunner
+from tests import subs
 
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry", "retina")
 

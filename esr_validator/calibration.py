@@ -28,15 +28,15 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
-from esr_validator.schemas.ruleset import Ruleset, Timing
-from esr_validator.schemas.scoring import Calibration
 from esr_validator.baselines import baseline_spec, get_baseline
 from esr_validator.errors import UsageError
 from esr_validator.metrics.convert import to_tensor
-from esr_validator.scoring.formulas import published_runtime_ms
 from esr_validator.sandbox.envinfo import cpu_name
 from esr_validator.sandbox.synthetic import cudnn_benchmark, run_precision
 from esr_validator.sandbox.timing import Clock, synthetic_input, time_passes
+from esr_validator.schemas.ruleset import Ruleset, Timing
+from esr_validator.schemas.scoring import Calibration
+from esr_validator.scoring.formulas import published_runtime_ms
 
 _DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 

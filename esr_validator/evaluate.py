@@ -18,16 +18,21 @@ from pathlib import Path
 from pydantic import ValidationError
 
 import esr_validator
-from esr_validator.schemas.findings import Finding
-from esr_validator.schemas.report import DatasetInfo, SplitData
-from esr_validator.schemas.ruleset import YChannel
-from esr_validator.schemas.scorer import ScoreItem, ScoreOutput, ScoreRequest
-from esr_validator.schemas.worker import SyntheticPrecision, SyntheticSpec, WorkerConfig, WorkerResult
 from esr_validator.assess import process_findings
 from esr_validator.codes import finding
 from esr_validator.data import Dataset
 from esr_validator.intake.check import Intake
 from esr_validator.runners.base import Mount, ProcessSpec, Runner
+from esr_validator.schemas.findings import Finding
+from esr_validator.schemas.report import DatasetInfo, SplitData
+from esr_validator.schemas.ruleset import YChannel
+from esr_validator.schemas.scorer import ScoreItem, ScoreOutput, ScoreRequest
+from esr_validator.schemas.worker import (
+    SyntheticPrecision,
+    SyntheticSpec,
+    WorkerConfig,
+    WorkerResult,
+)
 from esr_validator.scorer import score
 
 SMOKE_DIR = Path(esr_validator.__file__).resolve().parent / "data" / "smoke"

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from esr_validator.schemas.findings import Finding, Severity, has_errors
-from esr_validator.schemas.report import Failure, Report
-from esr_validator.schemas.ruleset import Ruleset
-from esr_validator.schemas.scoring import Calibration
 from esr_validator.codes import finding
 from esr_validator.data import Dataset
 from esr_validator.evaluate import SyntheticOptions
 from esr_validator.metrics.convert import read_image
+from esr_validator.schemas.findings import Finding, Severity, has_errors
+from esr_validator.schemas.report import Failure, Report
+from esr_validator.schemas.ruleset import Ruleset
+from esr_validator.schemas.scoring import Calibration
 from esr_validator.scoring import ScoringInputs, score, scoring_findings
 
 

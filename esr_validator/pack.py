@@ -11,8 +11,8 @@ from pathlib import Path
 
 import tomli_w
 
-from esr_validator.schemas.manifest import Manifest
 from esr_validator.intake.manifest import MANIFEST_NAME
+from esr_validator.schemas.manifest import Manifest
 
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 

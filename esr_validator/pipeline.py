@@ -9,10 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from esr_validator.schemas.findings import Finding
-from esr_validator.schemas.report import Report, RunnerInfo, RunOptions
-from esr_validator.schemas.ruleset import Ruleset
-from esr_validator.schemas.scoring import Calibration
 from esr_validator.codes import finding
 from esr_validator.data import Dataset
 from esr_validator.evaluate import EvalOptions, Evaluation, Progress, dataset_info
@@ -21,6 +17,10 @@ from esr_validator.intake.manifest import MANIFEST_NAME
 from esr_validator.judge import judge
 from esr_validator.report import RunContext, build_report, now
 from esr_validator.runners.base import Runner
+from esr_validator.schemas.findings import Finding
+from esr_validator.schemas.report import Report, RunnerInfo, RunOptions
+from esr_validator.schemas.ruleset import Ruleset
+from esr_validator.schemas.scoring import Calibration
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from esr_validator import __version__, assess, figures
+from esr_validator.codes import finding
+from esr_validator.evaluate import Evaluated
+from esr_validator.intake.check import Intake
 from esr_validator.schemas.findings import Finding, has_errors
 from esr_validator.schemas.report import (
     DatasetInfo,
@@ -17,10 +21,6 @@ from esr_validator.schemas.report import (
     SubmissionInfo,
 )
 from esr_validator.schemas.worker import WorkerFailure
-from esr_validator import __version__, assess, figures
-from esr_validator.codes import finding
-from esr_validator.evaluate import Evaluated
-from esr_validator.intake.check import Intake
 
 _WORKER_FAILURE = {
     "load_failed": "model-load-failed",

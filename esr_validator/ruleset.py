@@ -16,9 +16,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from esr_validator.schemas.ruleset import Ruleset
 from esr_validator.baselines import BASELINES
 from esr_validator.errors import RulesetError
+from esr_validator.schemas.ruleset import Ruleset
 
 DEFAULT_RULESET = "ntire2024_esr"
 _PACKAGE_DIR = "rulesets"

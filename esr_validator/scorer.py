@@ -19,10 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from esr_validator.schemas.scorer import ImageScore, ScoreItem, ScoreOutput, ScoreRequest
 from esr_validator.metrics.convert import mod_crop, read_image
 from esr_validator.metrics.imresize import upscale
 from esr_validator.metrics.psnr import psnr, psnr_y, ssim
+from esr_validator.schemas.scorer import ImageScore, ScoreItem, ScoreOutput, ScoreRequest
 
 MAX_SR_BYTES = 512 << 20
 

@@ -10,8 +10,8 @@ import sys
 import tomllib
 from pathlib import Path
 
-from esr_validator.schemas.manifest import Manifest
 from esr_validator.pack import write_submission
+from esr_validator.schemas.manifest import Manifest
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_submission"
 

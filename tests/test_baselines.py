@@ -14,8 +14,13 @@ import pytest
 import torch
 
 from esr_validator.baselines import BASELINES, baseline_spec, get_baseline
-from esr_validator.sandbox.complexity import activations_and_convs, count_params, fvcore_flops, legacy_flops
 from esr_validator.errors import UsageError
+from esr_validator.sandbox.complexity import (
+    activations_and_convs,
+    count_params,
+    fvcore_flops,
+    legacy_flops,
+)
 
 
 @pytest.fixture(autouse=True)

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from tests import batch_support as bs
 from esr_validator.cli import main
 from esr_validator.signing import load_public_key, read_report, verify_envelope
+from tests import batch_support as bs
 
 pytestmark = pytest.mark.slow
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from esr_validator.batch.page import html_text
 from tests import batch_support as bs
 from tests.cdp import Page, chromium
-from esr_validator.batch.page import html_text
 
 pytestmark = pytest.mark.browser
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from tests import batch_support as bs
 from esr_validator.cli import main
+from tests import batch_support as bs
 
 pytestmark = pytest.mark.slow
 

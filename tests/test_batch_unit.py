@@ -12,8 +12,6 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from esr_validator.schemas.report import Report
-from tests import batch_support as bs
 from esr_validator.batch import jobs as jobs_module
 from esr_validator.batch.display import Display
 from esr_validator.batch.driver import run_batch
@@ -31,8 +29,10 @@ from esr_validator.evaluate import SMOKE_DIR, EvalOptions
 from esr_validator.pipeline import Setup
 from esr_validator.ruleset import load_ruleset
 from esr_validator.runners.local import LocalRunner
+from esr_validator.schemas.report import Report
 from esr_validator.scoring import LeaderboardRow
 from esr_validator.signing import read_report
+from tests import batch_support as bs
 
 
 @pytest.fixture(scope="module")

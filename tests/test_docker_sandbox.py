@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from tests.docker_support import PROBE_DIR, ProbeWorkspace
 from esr_validator.runners.base import Mount, ProcessOutcome, ProcessSpec
 from esr_validator.runners.docker import LABEL_MANAGED, DockerRunner, Sandbox
+from tests.docker_support import PROBE_DIR, ProbeWorkspace
 
 pytestmark = pytest.mark.docker
 

@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from esr_validator.schemas.report import Report
-from tests import subs
 from esr_validator.data import discover
 from esr_validator.evaluate import SMOKE_DIR, EvalOptions, Evaluation, dataset_info
 from esr_validator.intake.check import run_intake
 from esr_validator.report import RunContext, build_report, now
 from esr_validator.runners.base import ProcessOutcome, ProcessSpec
 from esr_validator.runners.local import LocalRunner
+from esr_validator.schemas.report import Report
+from tests import subs
 
 pytestmark = pytest.mark.slow
 FAST = EvalOptions(runs=2, stable_runs=1, warmup=1, timeout_s=120)

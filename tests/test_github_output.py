@@ -10,10 +10,10 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from esr_validator.schemas.findings import Finding, Severity
-from esr_validator.schemas.pr import PrCheck, TeamCheck
 from esr_validator.github import annotations as gh
 from esr_validator.github.summary import STEP_SUMMARY_LIMIT, append_summary, md, render
+from esr_validator.schemas.findings import Finding, Severity
+from esr_validator.schemas.pr import PrCheck, TeamCheck
 
 SHA = "0123456789abcdef" * 2 + "01234567"
 any_text = st.text(max_size=200)

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from esr_validator.schemas.pr import PrCheck
-from tests import pr_support as ps
 from esr_validator.cli import main
 from esr_validator.github.gitdiff import Change, parse_name_status
 from esr_validator.github.pr import group_changes
+from esr_validator.schemas.pr import PrCheck
+from tests import pr_support as ps
 
 ANNOTATION = re.compile(r"^::(error|warning|notice) (?P<props>[^:]*)::(?P<data>.*)$")
 

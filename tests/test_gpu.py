@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.test_evaluate import evaluate
 from esr_validator.evaluate import EvalOptions
 from esr_validator.sandbox.timing import Clock
+from tests.test_evaluate import evaluate
 
 pytestmark = pytest.mark.gpu
 

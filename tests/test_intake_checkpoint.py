@@ -21,10 +21,14 @@ import pytest
 import torch
 from torch import nn
 
-from esr_validator.schemas.manifest import CheckpointSpec
 from esr_validator.intake import checkpoint as ckpt
-from esr_validator.intake.checkpoint import CheckpointError, check_checkpoint, load_state_dict_safely
+from esr_validator.intake.checkpoint import (
+    CheckpointError,
+    check_checkpoint,
+    load_state_dict_safely,
+)
 from esr_validator.intake.pickle_scan import TENSOR_GLOBALS, UNRESOLVED, scan_pickle
+from esr_validator.schemas.manifest import CheckpointSpec
 
 
 def state_dict() -> OrderedDict[str, torch.Tensor]:

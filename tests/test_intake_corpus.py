@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import tomli_w
 
+from esr_validator.intake.check import run_intake
 from esr_validator.schemas.findings import Severity
 from tests import subs
-from esr_validator.intake.check import run_intake
 
 GOOD = subs.good_members()
 MODEL = "models/team16_TinySR.py"

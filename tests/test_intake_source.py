@@ -13,9 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from esr_validator.schemas.findings import Finding, Severity
 from esr_validator.environment import load_environment
 from esr_validator.intake.source import check_source
+from esr_validator.schemas.findings import Finding, Severity
 
 HEAD = "import torch\nfrom torch import nn\n\n\nclass Net(nn.Module):\n    pass\n"
 CLEAN = Path(__file__).parent / "fixtures" / "intake" / "clean_model.py"

@@ -14,11 +14,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from esr_validator.schemas.report import Report
-from esr_validator.schemas.ruleset import Ruleset
-from esr_validator.schemas.scoring import Calibration
-from esr_validator.schemas.worker import SyntheticSpec
-from tests import subs
 from esr_validator.calibration import device_name
 from esr_validator.cli import main
 from esr_validator.commands._setup import eval_options, load_datasets
@@ -27,8 +22,13 @@ from esr_validator.evaluate import SMOKE_DIR
 from esr_validator.metrics.convert import from_tensor, mod_crop, read_image, to_tensor
 from esr_validator.metrics.psnr import psnr, psnr_y
 from esr_validator.ruleset import load_ruleset
-from esr_validator.scoring import ScoringInputs, published_runtime_ms, score
 from esr_validator.sandbox.synthetic import measure
+from esr_validator.schemas.report import Report
+from esr_validator.schemas.ruleset import Ruleset
+from esr_validator.schemas.scoring import Calibration
+from esr_validator.schemas.worker import SyntheticSpec
+from esr_validator.scoring import ScoringInputs, published_runtime_ms, score
+from tests import subs
 
 RTSR_SMOKE = SMOKE_DIR / "rtsr"
 

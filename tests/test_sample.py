@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.scripts import load_script
 from esr_validator.intake.check import run_intake
+from tests.scripts import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_ZIP = ROOT / "sample_submission" / "team01_TinyESR.zip"

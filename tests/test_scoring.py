@@ -8,6 +8,9 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
+from esr_validator.calibration import calibrate
+from esr_validator.errors import UsageError
+from esr_validator.ruleset import load_ruleset
 from esr_validator.schemas.report import (
     ComplexityFigures,
     FigureSet,
@@ -18,9 +21,6 @@ from esr_validator.schemas.report import (
 from esr_validator.schemas.ruleset import Ruleset
 from esr_validator.schemas.scoring import Calibration
 from esr_validator.schemas.worker import Environment
-from esr_validator.calibration import calibrate
-from esr_validator.errors import UsageError
-from esr_validator.ruleset import load_ruleset
 from esr_validator.scoring import (
     ScoringInputs,
     competition_ranks,

@@ -13,9 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from esr_validator.schemas.report import Report
-from tests.signing_support import ZIP_BYTES, make_report, new_key, sha256, write_zip
 from esr_validator.errors import EXIT_SIGNATURE, SignatureError
+from esr_validator.schemas.report import Report
 from esr_validator.signing import (
     PAYLOAD_TYPE,
     REPORT_PREDICATE_TYPE,
@@ -34,6 +33,7 @@ from esr_validator.signing import (
 )
 from esr_validator.signing.canonical import canonical_bytes
 from esr_validator.signing.dsse import b64decode, b64encode, pae, sign_payload
+from tests.signing_support import ZIP_BYTES, make_report, new_key, sha256, write_zip
 
 KEY = new_key()
 PUB = KEY.public_key()

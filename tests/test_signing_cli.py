@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from tests.signing_support import ZIP_BYTES, clear_signing_env, make_report, write_zip
 from esr_validator.cli import main
 from esr_validator.errors import EXIT_IO, EXIT_OK, EXIT_SIGNATURE, EXIT_USAGE
 from esr_validator.signing import (
@@ -18,6 +17,7 @@ from esr_validator.signing import (
     sign_report,
     write_envelope,
 )
+from tests.signing_support import ZIP_BYTES, clear_signing_env, make_report, write_zip
 
 
 @pytest.fixture(autouse=True)

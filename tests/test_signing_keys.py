@@ -11,7 +11,6 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from tests.signing_support import clear_signing_env
 from esr_validator.errors import InputError, UsageError
 from esr_validator.signing import (
     KEY_ENV,
@@ -23,6 +22,7 @@ from esr_validator.signing import (
     load_public_key,
     write_keypair,
 )
+from tests.signing_support import clear_signing_env
 
 
 @pytest.fixture(autouse=True)

@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from esr_validator.schemas.manifest import InferenceSpec
 from esr_validator.sandbox.forward import make_forward
+from esr_validator.schemas.manifest import InferenceSpec
 
 
 class Pointwise(nn.Module):

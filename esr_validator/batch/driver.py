@@ -12,8 +12,6 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from esr_validator.schemas.report import Report
-from esr_validator.schemas.ruleset import Ruleset
 from esr_validator.batch.display import UNDONE, Display, Outcome
 from esr_validator.batch.events import Executor
 from esr_validator.batch.jobs import Job
@@ -23,6 +21,8 @@ from esr_validator.batch.page import html_text
 from esr_validator.batch.state import Marker, OutDir
 from esr_validator.batch.tables import csv_text, md_text
 from esr_validator.errors import InputError
+from esr_validator.schemas.report import Report
+from esr_validator.schemas.ruleset import Ruleset
 from esr_validator.signing import read_report
 from esr_validator.signing.files import atomic_write
 

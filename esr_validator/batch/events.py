@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from esr_validator.schemas.report import Report
 from esr_validator.batch.jobs import Job
+from esr_validator.schemas.report import Report
 
 
 class Events(Protocol):

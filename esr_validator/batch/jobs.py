@@ -16,13 +16,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from esr_validator.schemas.report import Failure, Report, SubmissionInfo
 from esr_validator import __version__
 from esr_validator.batch.keys import sha256_file
 from esr_validator.errors import EnvironmentProblem
 from esr_validator.evaluate import Progress, dataset_info
 from esr_validator.pipeline import Setup, run_options, runner_info, validate_zip
 from esr_validator.report import now
+from esr_validator.schemas.report import Failure, Report, SubmissionInfo
 
 log = logging.getLogger(__name__)
 _MESSAGE_LIMIT = 2000

@@ -13,11 +13,11 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
-from esr_validator.schemas.report import Report
 from esr_validator.batch.events import Events
 from esr_validator.batch.jobs import Job, run_job
 from esr_validator.errors import EnvironmentProblem
 from esr_validator.pipeline import Setup
+from esr_validator.schemas.report import Report
 
 
 def visible_gpus() -> list[int]:

@@ -14,11 +14,11 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from esr_validator.schemas.report import Report
 from esr_validator.batch.events import Events
 from esr_validator.batch.jobs import Job
 from esr_validator.batch.remote import NodeSpec, validate_remote
 from esr_validator.errors import EnvironmentProblem
+from esr_validator.schemas.report import Report
 
 ADDRESS_ENV = "RAY_ADDRESS"
 

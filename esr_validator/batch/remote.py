@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from esr_validator.schemas.ruleset import Ruleset
-from esr_validator.schemas.scoring import Calibration
 from esr_validator import __version__
 from esr_validator.batch.jobs import run_job
 from esr_validator.errors import EnvironmentProblem, InputError
 from esr_validator.evaluate import SMOKE_DIR, EvalOptions
 from esr_validator.pipeline import Setup
+from esr_validator.schemas.ruleset import Ruleset
+from esr_validator.schemas.scoring import Calibration
 
 _SETUPS: dict[str, Setup] = {}  # per worker process: the dataset is discovered once
 

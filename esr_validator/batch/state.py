@@ -27,8 +27,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from esr_validator.schemas.report import FailureCategory, Report
 from esr_validator.errors import InputError, UsageError
+from esr_validator.schemas.report import FailureCategory, Report
 from esr_validator.signing import sign_report, write_envelope
 from esr_validator.signing.files import atomic_write
 

@@ -10,15 +10,15 @@ import argparse
 import os
 from pathlib import Path
 
-from esr_validator.schemas.ruleset import Ruleset, Timing
-from esr_validator.schemas.scoring import Calibration
-from esr_validator.schemas.worker import MAX_PASSES
 from esr_validator.data import RTSR_SCALES, DataError, Dataset, discover, discover_scales
 from esr_validator.errors import InputError, UsageError
 from esr_validator.evaluate import SMOKE_DIR, EvalOptions, SyntheticOptions
 from esr_validator.pipeline import Setup
 from esr_validator.ruleset import DEFAULT_RULESET, load_ruleset
 from esr_validator.runners.base import Runner
+from esr_validator.schemas.ruleset import Ruleset, Timing
+from esr_validator.schemas.scoring import Calibration
+from esr_validator.schemas.worker import MAX_PASSES
 
 
 def parse_device(arg: str) -> tuple[str, int | None]:

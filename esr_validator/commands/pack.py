@@ -10,11 +10,11 @@ from typing import Any
 from pydantic import ValidationError
 from rich.console import Console
 
-from esr_validator.schemas.manifest import Manifest
 from esr_validator.errors import EXIT_FINDINGS, EXIT_OK, InputError, UsageError
 from esr_validator.intake.check import run_intake
 from esr_validator.pack import write_submission
 from esr_validator.render import print_findings
+from esr_validator.schemas.manifest import Manifest
 
 
 def _json_arg(text: str, flag: str, kind: type) -> Any:

@@ -19,9 +19,6 @@ from typing import TextIO
 
 from rich.console import Console
 
-from esr_validator.schemas.findings import has_errors
-from esr_validator.schemas.pr import PrCheck, TeamCheck
-from esr_validator.schemas.report import Report
 from esr_validator import __version__
 from esr_validator.errors import EXIT_FINDINGS, EXIT_OK, InputError
 from esr_validator.github import annotations as gh
@@ -31,6 +28,9 @@ from esr_validator.github.pr import group_changes, locate, other_files_note
 from esr_validator.github.summary import append_summary, located, render
 from esr_validator.pipeline import Setup, run_options, validate_zip
 from esr_validator.render import dump_json, print_findings, print_report
+from esr_validator.schemas.findings import has_errors
+from esr_validator.schemas.pr import PrCheck, TeamCheck
+from esr_validator.schemas.report import Report
 
 
 def _setup(args: argparse.Namespace) -> Setup:

@@ -9,10 +9,10 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from esr_validator.schemas.ruleset import Ruleset
 from esr_validator.errors import EXIT_OK
 from esr_validator.render import dump_json
 from esr_validator.ruleset import DEFAULT_RULESET, list_rulesets, load_ruleset
+from esr_validator.schemas.ruleset import Ruleset
 
 _SHORT = {"runtime": "rt", "flops": "FLOPs", "params": "params"}
 

@@ -10,12 +10,12 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from esr_validator.schemas.report import Report
 from esr_validator.commands._setup import build_setup, parse_device
 from esr_validator.errors import EXIT_FINDINGS, EXIT_OK, InputError
 from esr_validator.judge import calibrate_on
 from esr_validator.pipeline import Setup, validate_zip
 from esr_validator.render import dump_json, print_report
+from esr_validator.schemas.report import Report
 
 
 def _run_with_progress(zip_path: Path, setup: Setup, show: bool, console: Console) -> Report:

@@ -17,14 +17,14 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from esr_validator.schemas.findings import Finding, Severity
-from esr_validator.schemas.manifest import IDENTIFIER, CheckpointSpec, Manifest
 from esr_validator.codes import finding
 from esr_validator.github.pr import CONTEXT_CODES, TeamChange, TeamFiles, manifest_path
 from esr_validator.github.tomlines import key_line
 from esr_validator.intake.manifest import MANIFEST_NAME, parse_manifest
 from esr_validator.intake.zipread import Limits
 from esr_validator.pack import write_submission
+from esr_validator.schemas.findings import Finding, Severity
+from esr_validator.schemas.manifest import IDENTIFIER, CheckpointSpec, Manifest
 
 _LFS_POINTER = b"version https://git-lfs.github.com/spec/"
 _DATA_RANGE_CODES = {"ESR504", "ESR505"}  # their hint: data_range is the usual cause

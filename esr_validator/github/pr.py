@@ -16,11 +16,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from esr_validator.schemas.findings import Finding, Severity
-from esr_validator.schemas.manifest import TEAM_FILE
 from esr_validator.codes import finding
 from esr_validator.github.gitdiff import Change
 from esr_validator.intake.layout import CHECKPOINT_SUFFIXES
+from esr_validator.schemas.findings import Finding, Severity
+from esr_validator.schemas.manifest import TEAM_FILE
 
 MODELS, ZOO, MANIFESTS = "models", "model_zoo", "submissions"
 FOLDERS = (MODELS, ZOO, MANIFESTS)

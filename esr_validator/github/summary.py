@@ -14,10 +14,10 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from esr_validator.schemas.findings import Finding, Severity
-from esr_validator.schemas.pr import PrCheck, TeamCheck
 from esr_validator.github.annotations import Located
 from esr_validator.github.pr import CONTEXT_CODES
+from esr_validator.schemas.findings import Finding, Severity
+from esr_validator.schemas.pr import PrCheck, TeamCheck
 
 STEP_SUMMARY_LIMIT = 1024 * 1024
 MARGIN = 4096  # room for what GitHub counts differently, and for a later step's note

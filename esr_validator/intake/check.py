@@ -13,12 +13,12 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from esr_validator.schemas.findings import Finding, Severity, has_errors
-from esr_validator.schemas.manifest import Manifest
 from esr_validator.codes import finding
 from esr_validator.intake import zipread
 from esr_validator.intake.layout import check_layout
 from esr_validator.intake.manifest import MANIFEST_NAME, parse_manifest
+from esr_validator.schemas.findings import Finding, Severity, has_errors
+from esr_validator.schemas.manifest import Manifest
 
 # Findings from the central directory that make extraction itself unsafe.
 _BLOCKING = {"ESR101", "ESR102", "ESR103", "ESR105", "ESR107", "ESR108", "ESR109"}

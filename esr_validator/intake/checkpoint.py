@@ -23,12 +23,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from esr_validator.schemas.findings import Finding, Severity
-from esr_validator.schemas.manifest import CheckpointSpec
 from esr_validator.codes import finding
 from esr_validator.errors import EnvironmentProblem
 from esr_validator.intake import safetensors_file
 from esr_validator.intake.pickle_scan import PickleProblem, scan_file
+from esr_validator.schemas.findings import Finding, Severity
+from esr_validator.schemas.manifest import CheckpointSpec
 
 if TYPE_CHECKING:
     from torch import Tensor

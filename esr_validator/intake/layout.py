@@ -10,10 +10,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from esr_validator.schemas.findings import Finding
-from esr_validator.schemas.manifest import Manifest
 from esr_validator.codes import finding
 from esr_validator.intake.manifest import MANIFEST_NAME
+from esr_validator.schemas.findings import Finding
+from esr_validator.schemas.manifest import Manifest
 
 CHECKPOINT_SUFFIXES = (".pth", ".pt", ".ckpt", ".safetensors")
 _TEAM_STEM = re.compile(r"^team(?P<id>\d+)_(?P<name>[A-Za-z0-9][A-Za-z0-9_\-]*)$")

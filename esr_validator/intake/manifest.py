@@ -8,9 +8,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from esr_validator.codes import finding
 from esr_validator.schemas.findings import Finding
 from esr_validator.schemas.manifest import Manifest
-from esr_validator.codes import finding
 
 MANIFEST_NAME = "submission.toml"
 MAX_MANIFEST_BYTES = 64 * 1024

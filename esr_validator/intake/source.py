@@ -13,12 +13,12 @@ from __future__ import annotations
 import ast
 import warnings
 
-from esr_validator.schemas.findings import Finding
 from esr_validator.codes import finding
 from esr_validator.environment import Environment
 from esr_validator.intake import source_imports, source_rules
 from esr_validator.intake.source_names import Names
 from esr_validator.intake.source_rules import Hit
+from esr_validator.schemas.findings import Finding
 
 _SHOWN_DEFINITIONS = 10
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import ast
 import sys
 
-from esr_validator.schemas.findings import Severity
 from esr_validator.environment import Environment
 from esr_validator.intake.source_policy import (
     BUILTIN_MODULES,
@@ -24,6 +23,7 @@ from esr_validator.intake.source_policy import (
     classify,
 )
 from esr_validator.intake.source_rules import Hit
+from esr_validator.schemas.findings import Severity
 
 UNAVAILABLE = "source-import-unavailable"
 UNUSUAL = "source-import-unusual"

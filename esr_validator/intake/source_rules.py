@@ -13,7 +13,6 @@ import ast
 import re
 from dataclasses import dataclass
 
-from esr_validator.schemas.findings import Severity
 from esr_validator.intake.source_names import Names
 from esr_validator.intake.source_policy import (
     BUILTIN_MODULES,
@@ -28,6 +27,7 @@ from esr_validator.intake.source_policy import (
     WRITE_METHODS,
     classify,
 )
+from esr_validator.schemas.findings import Severity
 
 DEVICE = "source-device-hardcoded"
 _MODE = re.compile(r"^[rwxabtU+]{1,4}$")

@@ -13,8 +13,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from esr_validator.schemas.findings import Finding
 from esr_validator.codes import finding
+from esr_validator.schemas.findings import Finding
 
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar", ".zst", ".lz4")
 # Finder and Windows add these; they carry nothing and are skipped with a warning.

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import torch
 
-from esr_validator.schemas.worker import WorkerConfig, WorkerFailure, WorkerResult
 from esr_validator.sandbox.envinfo import environment
 from esr_validator.sandbox.run import Evaluation, StageError
+from esr_validator.schemas.worker import WorkerConfig, WorkerFailure, WorkerResult
 
 
 def _failure_from(exc: BaseException, where: str) -> WorkerFailure:

@@ -15,6 +15,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from esr_validator.metrics.convert import from_tensor, read_image, to_tensor
+from esr_validator.sandbox.envinfo import environment
+from esr_validator.sandbox.forward import make_forward
+from esr_validator.sandbox.loader import load_model, model_dtype
+from esr_validator.sandbox.timing import Protocol, SplitTimes
 from esr_validator.schemas.worker import (
     Complexity,
     ImageTiming,
@@ -24,11 +29,6 @@ from esr_validator.schemas.worker import (
     WorkerFailure,
     WorkerResult,
 )
-from esr_validator.metrics.convert import from_tensor, read_image, to_tensor
-from esr_validator.sandbox.envinfo import environment
-from esr_validator.sandbox.forward import make_forward
-from esr_validator.sandbox.loader import load_model, model_dtype
-from esr_validator.sandbox.timing import Protocol, SplitTimes
 
 LR_SUFFIXES = (".png", ".jpg")  # the RTSR 2023 LR images are JPEGs
 

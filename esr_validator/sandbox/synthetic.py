@@ -16,9 +16,9 @@ from collections.abc import Callable, Iterator
 
 import torch
 
-from esr_validator.schemas.worker import SyntheticPrecision, SyntheticSpec, SyntheticTiming
 from esr_validator.sandbox.forward import Forward
 from esr_validator.sandbox.timing import Clock, synthetic_input, time_passes
+from esr_validator.schemas.worker import SyntheticPrecision, SyntheticSpec, SyntheticTiming
 
 DTYPES: dict[SyntheticPrecision, torch.dtype] = {
     "fp32": torch.float32,

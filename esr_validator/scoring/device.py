@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import re
 
+from esr_validator.codes import finding
 from esr_validator.schemas.findings import Finding
 from esr_validator.schemas.ruleset import Ruleset
 from esr_validator.schemas.scoring import ScoringResult
-from esr_validator.codes import finding
 
 _VENDOR_WORDS = frozenset({"nvidia", "geforce", "amd", "radeon", "intel", "corporation"})
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import math
 
-from esr_validator.schemas.ruleset import Ruleset, WeightedMetric
 from esr_validator.errors import UsageError
+from esr_validator.schemas.ruleset import Ruleset, WeightedMetric
 from esr_validator.scoring.inputs import ScoringInputs
 
 

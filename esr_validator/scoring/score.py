@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from esr_validator.errors import UsageError
 from esr_validator.schemas.ruleset import Gate, Ruleset
 from esr_validator.schemas.scoring import Calibration, GateResult, ScoringResult
-from esr_validator.errors import UsageError
 from esr_validator.scoring.device import on_reference_device, same_device
 from esr_validator.scoring.formulas import formula_scores, published_runtime_ms, ranked_psnr
 from esr_validator.scoring.inputs import ScoringInputs

@@ -27,7 +27,12 @@ from esr_validator.signing.keys import (
     write_keypair,
 )
 from esr_validator.signing.sign import sign_report, statement_bytes, write_envelope
-from esr_validator.signing.statement import REPORT_PREDICATE_TYPE, STATEMENT_TYPE, Statement, Subject
+from esr_validator.signing.statement import (
+    REPORT_PREDICATE_TYPE,
+    STATEMENT_TYPE,
+    Statement,
+    Subject,
+)
 from esr_validator.signing.verify import VerifiedReport, read_report, verify_envelope
 
 __all__ = [

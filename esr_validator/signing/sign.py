@@ -13,8 +13,8 @@ import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import ValidationError
 
-from esr_validator.schemas.report import Report
 from esr_validator.errors import InputError
+from esr_validator.schemas.report import Report
 from esr_validator.signing.canonical import canonical_bytes, non_finite_paths
 from esr_validator.signing.dsse import PAYLOAD_TYPE, Envelope, describe_validation, dumps_envelope
 from esr_validator.signing.dsse import sign_payload as _sign_payload

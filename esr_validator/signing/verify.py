@@ -18,8 +18,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import ValidationError
 
-from esr_validator.schemas.report import Report
 from esr_validator.errors import InputError
+from esr_validator.schemas.report import Report
 from esr_validator.signing.canonical import canonical_bytes, strict_loads
 from esr_validator.signing.dsse import (
     PAYLOAD_TYPE,
