@@ -8,7 +8,6 @@ and read back from the profile's DevToolsActivePort file, so tests never collide
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import time
@@ -16,9 +15,6 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-REQUIRE_ENV = "ESR_REQUIRE_BROWSER"
 FLAGS = (
     "--headless",
     "--no-sandbox",
@@ -32,17 +28,11 @@ FLAGS = (
 
 
 def chromium() -> str:
-    """The browser binary, or skip (fail where CI set one up: ESR_REQUIRE_BROWSER=1)."""
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    missing = None if found else "chromium is not installed (apt-get install -y chromium)"
-    try:
-        import websocket  # noqa: F401
-    except ImportError:
-        missing = missing or "the websocket-client package is not installed"
+    """The browser binary, or skip (fail where ``ESR_REQUIRE`` names ``browser``)."""
+    missing = components.missing("browser")
     if missing:
-        if os.environ.get(REQUIRE_ENV) == "1":
-            pytest.fail(f"{REQUIRE_ENV}=1 but {missing}", pytrace=False)
-        pytest.skip(missing)
+        components.unavailable("browser", missing)
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
     assert found is not None
     return found
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests import subs
+from tests import components, subs
 
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 
@@ -26,3 +26,12 @@ def make_zip(tmp_path: Path):  # type: ignore[no-untyped-def]
         return subs.write_zip(tmp_path / (name or f"sub{next(counter)}.zip"), members)
 
     return _make
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Every component marker is checked here, the same way (see tests/components.py)."""
+    for component in components.CHECKS:
+        if item.get_closest_marker(component):
+            reason = components.missing(component)
+            if reason:
+                components.unavailable(component, reason)

@@ -9,14 +9,13 @@ tests/conftest.py star-imports this module, which registers:
 - ``probe_workspace``: host directories laid out like an evaluation's (``sub``, ``lr``,
   ``out`` with a config file, and an ``hr`` the worker must never see).
 
-Without an engine or image the docker tests skip, unless ``ESR_REQUIRE_DOCKER=1`` (set by CI
+Without an engine or image the docker tests skip, unless ``ESR_REQUIRE`` names ``docker`` (CI,
 after scripts/ci_docker_setup.sh): then they fail, so a sandbox CI set up is never skipped.
 """
 
 from __future__ import annotations
 
 import importlib
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,8 +23,9 @@ from typing import Any
 
 import pytest
 
+from tests import components
+
 PROBE_DIR = Path(__file__).parent / "fixtures" / "docker_probe"
-REQUIRE_ENV = "ESR_REQUIRE_DOCKER"
 
 __all__ = [
     "ProbeWorkspace",
@@ -37,9 +37,7 @@ __all__ = [
 
 
 def _unavailable(reason: str) -> None:
-    if os.environ.get(REQUIRE_ENV) == "1":
-        pytest.fail(f"{REQUIRE_ENV}=1 but {reason}", pytrace=False)
-    pytest.skip(reason)
+    components.unavailable("docker", reason)
 
 
 def _sdk() -> Any:

@@ -18,7 +18,7 @@ from esr_validator.metrics.imresize import upscale
 from esr_validator.metrics.psnr import psnr
 from esr_validator.sandbox.complexity import count_params, fvcore_flops, significant_unsupported
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 MODEL_FILE = ROOT / "sample_submission" / "models" / "team01_TinyESR.py"
 CHECKPOINT = ROOT / "sample_submission" / "model_zoo" / "team01_TinyESR.pth"
 SMOKE = ROOT / "esr_validator" / "data" / "smoke"

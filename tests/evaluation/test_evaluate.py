@@ -12,17 +12,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from esr_validator.data import discover
-from esr_validator.evaluate import SMOKE_DIR, EvalOptions, Evaluation, dataset_info
-from esr_validator.intake.check import run_intake
-from esr_validator.report import RunContext, build_report, now
+from esr_validator.evaluate import SMOKE_DIR, EvalOptions
 from esr_validator.runners.base import ProcessOutcome, ProcessSpec
 from esr_validator.runners.local import LocalRunner
-from esr_validator.schemas.report import Report
 from tests import subs
+from tests.factories import codes, evaluate
 
 pytestmark = pytest.mark.slow
-FAST = EvalOptions(runs=2, stable_runs=1, warmup=1, timeout_s=120)
 
 
 def _zip(tmp_path: Path, model_src: str, *, state: dict | None = None, **manifest: object) -> Path:
@@ -31,21 +27,6 @@ def _zip(tmp_path: Path, model_src: str, *, state: dict | None = None, **manifes
     if state is not None:
         members["model_zoo/team16_TinySR.pth"] = subs.checkpoint_bytes(state)
     return subs.write_zip(tmp_path / "sub.zip", members)
-
-
-def evaluate(
-    zip_path: Path, *, options: EvalOptions = FAST, runner: object | None = None
-) -> Report:
-    dataset = discover(SMOKE_DIR)
-    with run_intake(zip_path) as intake:
-        assert intake.runnable, intake.findings
-        ctx = RunContext(now(), dataset_info(dataset, smoke=True), None, None)
-        ev = Evaluation(intake, dataset, runner=runner or LocalRunner(), options=options)  # type: ignore[arg-type]
-        return build_report(intake, ctx, ev.run())
-
-
-def codes(report: Report) -> set[str]:
-    return {f.code for f in report.findings}
 
 
 def test_good_submission_is_evaluated(good_zip: Path) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ENVIRONMENT = tomllib.loads((ROOT / "esr_validator" / "resources" / "environment.toml").read_text())
 PINS = tomllib.loads((ROOT / "docker" / "pins.toml").read_text())
 VARIANTS = ("cpu", "cuda")

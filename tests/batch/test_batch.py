@@ -110,7 +110,7 @@ def _descendants(pid: int) -> list[int]:
 
 def _kill_mid_batch(mixed: bs.MixedRun, out: Path, *, after: int) -> dict[str, bytes]:
     """Start the batch as a real process and SIGKILL it once ``after`` jobs are committed."""
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     proc = subprocess.Popen(
         [sys.executable, "-m", "esr_validator", *mixed.args(out, "--no-progress")],
         env=env,

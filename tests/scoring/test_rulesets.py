@@ -16,7 +16,7 @@ from esr_validator.ruleset import DEFAULT_RULESET, list_rulesets, load_ruleset, 
 
 PACKAGED = ["ntire2022_esr", "ntire2023_rtsr", "ntire2024_esr", "ntire2025_esr", "ntire2026_esr"]
 GOOD = (
-    Path(__file__).resolve().parent.parent / "esr_validator/rulesets/ntire2024_esr.toml"
+    Path(__file__).resolve().parents[2] / "esr_validator/rulesets/ntire2024_esr.toml"
 ).read_text()
 
 

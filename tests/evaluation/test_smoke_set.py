@@ -15,7 +15,7 @@ from esr_validator.metrics.convert import mod_crop, read_image
 from esr_validator.metrics.imresize import downscale, upscale
 from esr_validator.metrics.psnr import psnr
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SMOKE = ROOT / "esr_validator" / "data" / "smoke"
 
 

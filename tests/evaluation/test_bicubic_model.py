@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from tests import subs
-from tests.test_evaluate import evaluate
+from tests.factories import evaluate
 
 pytestmark = pytest.mark.slow
 

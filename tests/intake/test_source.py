@@ -18,7 +18,7 @@ from esr_validator.intake.source import check_source
 from esr_validator.schemas.findings import Finding, Severity
 
 HEAD = "import torch\nfrom torch import nn\n\n\nclass Net(nn.Module):\n    pass\n"
-CLEAN = Path(__file__).parent / "fixtures" / "intake" / "clean_model.py"
+CLEAN = Path(__file__).parents[1] / "fixtures" / "intake" / "clean_model.py"
 MARK = re.compile(r"#\s*<-\s*(ESR\d{3})")
 
 

@@ -12,7 +12,7 @@ import torch
 
 from esr_validator.cli import main
 from tests import subs
-from tests.test_evaluate import evaluate
+from tests.factories import evaluate
 
 # A model file with constructor arguments and a post-load re-parameterisation, like 2024/2025
 # entries (RCN(40, 40), SAFMNPP(36, 6, 1.5), switch_deploy()).

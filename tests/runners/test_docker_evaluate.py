@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from esr_validator.runners.docker import DockerRunner
-from tests.test_evaluate import FAST, codes, evaluate
+from tests.factories import FAST, codes, evaluate
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 

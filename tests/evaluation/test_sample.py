@@ -7,7 +7,7 @@ from pathlib import Path
 from esr_validator.intake.check import run_intake
 from tests.scripts import load_script
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_ZIP = ROOT / "sample_submission" / "team01_TinyESR.zip"
 
 

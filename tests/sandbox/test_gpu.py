@@ -1,13 +1,12 @@
 """CUDA timing and memory, on a real GPU. They skip where no GPU is visible, and fail
-instead when ``ESR_REQUIRE_GPU=1`` says the machine was set up with one.
+instead when ``ESR_REQUIRE=gpu`` says the machine was set up with one.
 
 Not run on this project's development machines or CI (no GPU there); run them with
-``ESR_REQUIRE_GPU=1 make test PYTEST_ARGS='-m gpu'`` on a GPU host.
+``ESR_REQUIRE=gpu make test PYTEST_ARGS='-m gpu'`` on a GPU host.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -15,17 +14,9 @@ import torch
 
 from esr_validator.evaluate import EvalOptions
 from esr_validator.sandbox.timing import Clock
-from tests.test_evaluate import evaluate
+from tests.factories import evaluate
 
 pytestmark = pytest.mark.gpu
-
-
-@pytest.fixture(autouse=True)
-def _cuda() -> None:
-    if not torch.cuda.is_available():
-        if os.environ.get("ESR_REQUIRE_GPU") == "1":
-            pytest.fail("ESR_REQUIRE_GPU=1 but no CUDA device is visible")
-        pytest.skip("no CUDA device")
 
 
 def test_cuda_events_time_the_forward_only() -> None:

@@ -2,12 +2,11 @@
 
 The logical GPUs have no device behind them, so each task times on the CPU, like the
 local executor on this machine; what must match is every report's content apart from
-timings and timestamps. Skips without the ray package unless ESR_REQUIRE_RAY=1.
+timings and timestamps. Marked ``ray`` (see tests/components.py).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,17 +16,13 @@ import pytest
 from esr_validator.cli import main
 from tests import batch_support as bs
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.ray]
 
 
 @pytest.fixture
 def ray_module() -> Iterator[Any]:
-    try:
-        import ray
-    except ImportError:
-        if os.environ.get("ESR_REQUIRE_RAY") == "1":
-            pytest.fail("ESR_REQUIRE_RAY=1 but the ray package is not installed", pytrace=False)
-        pytest.skip("the ray package is not installed (pip install 'esr-validator[ray]')")
+    import ray
+
     yield ray
     ray.shutdown()
 
