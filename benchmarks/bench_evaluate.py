@@ -20,6 +20,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -29,13 +30,12 @@ from skimage import data as skdata
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.subs
 from esr_validator.baselines import rlfn
 from esr_validator.data import discover
-from esr_validator.evaluate import EvalOptions
 from esr_validator.metrics.convert import from_tensor, mod_crop, read_image, to_tensor
 from esr_validator.metrics.imresize import downscale
 from esr_validator.metrics.psnr import psnr
-from esr_validator.pipeline import Setup, validate_zip
-from esr_validator.ruleset import load_ruleset
+from esr_validator.pipeline import prepare, validate_zip
 from esr_validator.runners.local import LocalRunner
+from esr_validator.settings import resolve
 from tests import subs
 
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry", "retina")
@@ -92,8 +92,9 @@ def pure_forward(model: torch.nn.Module, root: Path, passes: int) -> float:
 def _round(
     args: argparse.Namespace, root: Path, zip_path: Path, stable_runs: int
 ) -> dict[str, float]:
-    options = EvalOptions(runs=args.runs, stable_runs=stable_runs, warmup=3, threads=2)
-    setup = Setup(discover(root), False, load_ruleset(), LocalRunner(), None, options)
+    cli = {"runs": args.runs, "stable_runs": stable_runs, "warmup": 3, "data_dir": root}
+    settings = replace(resolve(cli, gpu=None), threads=2)
+    setup = prepare(settings, runner=LocalRunner())
     t0 = time.perf_counter()
     report = validate_zip(zip_path, setup)
     a = time.perf_counter() - t0

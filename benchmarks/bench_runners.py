@@ -12,13 +12,11 @@ import argparse
 import statistics
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
-from esr_validator.data import discover
-from esr_validator.evaluate import SMOKE_DIR, EvalOptions
-from esr_validator.pipeline import Setup, validate_zip
-from esr_validator.ruleset import load_ruleset
-from esr_validator.runners.select import select_runner
+from esr_validator.pipeline import prepare, validate_zip
+from esr_validator.settings import resolve
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_submission" / "team01_TinyESR.zip"
 
@@ -28,11 +26,9 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    options = EvalOptions(runs=args.runs, stable_runs=args.runs)
-    dataset, ruleset = discover(SMOKE_DIR), load_ruleset()
+    settings = resolve({"runs": args.runs, "stable_runs": args.runs}, gpu=None)
     setups = {
-        kind: Setup(dataset, True, ruleset, sel.runner, sel.unsandboxed_reason, options)
-        for kind, sel in (("local", select_runner("local")), ("docker", select_runner("docker")))
+        kind: prepare(replace(settings, runner=kind)) for kind in ("local", "docker")
     }
     walls: dict[str, list[float]] = {kind: [] for kind in setups}
     for _ in range(args.repeat):

@@ -29,14 +29,16 @@ import torch
 from numpy.typing import NDArray
 
 from esr_validator.baselines import baseline_spec, get_baseline
+from esr_validator.data import Dataset
 from esr_validator.errors import UsageError
-from esr_validator.metrics.convert import to_tensor
+from esr_validator.metrics.convert import read_image, to_tensor
 from esr_validator.sandbox.envinfo import cpu_name
 from esr_validator.sandbox.synthetic import cudnn_benchmark, run_precision
 from esr_validator.sandbox.timing import Clock, synthetic_input, time_passes
 from esr_validator.schemas.ruleset import Ruleset, Timing
 from esr_validator.schemas.scoring import Calibration
 from esr_validator.scoring.formulas import published_runtime_ms
+from esr_validator.settings import SyntheticOptions
 
 _DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
@@ -119,3 +121,22 @@ def calibrate(
         runtime_ms=statistics.fmean(per_run),
         published_runtime_ms=published,
     )
+
+
+def calibrate_on(
+    ruleset: Ruleset,
+    dataset: Dataset,
+    *,
+    device: str,
+    runs: int,
+    synthetic: SyntheticOptions | None = None,
+    scale: int | None = None,
+) -> Calibration:
+    """Time the ruleset's baseline here, on the same LR images, with the official protocol;
+    a synthetic protocol runs with the warm-up and passes the entries run with."""
+    if synthetic is not None:
+        update = {"warmup": synthetic.warmup, "timed_passes": synthetic.passes}
+        timing = ruleset.timing.model_copy(update=update)
+        return calibrate(ruleset, device=device, timing=timing, scale=scale)
+    images = [read_image(p.lr) for s in dataset.splits for p in s.pairs]
+    return calibrate(ruleset, device=device, runs=runs, images=images)

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
 from collections.abc import Sequence
 
 from esr_validator import __version__
 from esr_validator.errors import EXIT_INTERRUPTED, EXIT_USAGE, ValidatorError
+from esr_validator.settings import traceback_wanted
 
 FORMATS = ("text", "json")
 
@@ -53,18 +53,20 @@ def _add_pack(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(command="pack")
 
 
-def _add_evaluation_args(
-    p: argparse.ArgumentParser, *, runs: int = 5, warmup: int = 3, timeout: float = 1800.0
-) -> None:
+def _add_evaluation_args(p: argparse.ArgumentParser) -> None:
+    """Every evaluation option defaults to None ("not given"): the defaults, the command's
+    profile, the ruleset and the environment are applied by :mod:`esr_validator.settings`."""
     p.add_argument("--data-dir", help="folder with the *_LR/*_HR splits (default: smoke set)")
-    p.add_argument("--runs", type=int, default=runs, help=f"timed runs (default {runs})")
+    p.add_argument("--runs", type=int, help="timed runs (default: the ruleset's)")
     p.add_argument("--stable-runs", type=int, help="runs of the stable protocol (default: --runs)")
-    p.add_argument("--warmup", type=int, default=warmup, help="warm-up images, stable protocol")
-    p.add_argument("--cudnn-benchmark", action="store_true", help="official default is off")
-    p.add_argument("--timeout", type=float, default=timeout, help="per submission, in seconds")
-    p.add_argument("--ruleset", default=None, help="challenge ruleset (see `rulesets`)")
-    p.add_argument("--runner", choices=("auto", "docker", "local"), default=None)
-    p.add_argument("--ssim", action="store_true", help="also compute SSIM and Y-PSNR")
+    p.add_argument("--warmup", type=int, help="warm-up images, stable protocol (default 3)")
+    p.add_argument(
+        "--cudnn-benchmark", action="store_true", default=None, help="official default is off"
+    )
+    p.add_argument("--timeout", type=float, help="per submission, in seconds (default 1800)")
+    p.add_argument("--ruleset", help="challenge ruleset (see `rulesets`)")
+    p.add_argument("--runner", choices=("auto", "docker", "local"))
+    p.add_argument("--ssim", action="store_true", default=None, help="also SSIM and Y-PSNR")
     p.add_argument(
         "--synthetic-passes",
         type=int,
@@ -83,7 +85,7 @@ def _add_validate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p = sub.add_parser("validate", help="check, evaluate and score a submission")
     p.add_argument("zip", help="submission zip")
     _add_evaluation_args(p)
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    p.add_argument("--device", help="auto, cpu, cuda or cuda:N (default auto)")
     p.add_argument("--calibrate", action="store_true", help="also time the baseline here")
     p.add_argument("--key", help="private key to sign the report with")
     p.add_argument("--out", help="write the JSON report here")
@@ -115,7 +117,7 @@ def _add_batch(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--out", required=True, help="output folder (reports, state, leaderboard)")
     p.add_argument("--key", help="private key to sign the reports with")
     _add_evaluation_args(p)
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), help="default auto")
     p.add_argument("--gpus", help="GPU indices to use, e.g. 0,1 (default: every visible one)")
     p.add_argument("--executor", choices=("local", "ray"), default="local")
     p.add_argument("--ray-address", help="join this Ray cluster (default: $RAY_ADDRESS)")
@@ -131,8 +133,8 @@ def _add_pr(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--base", required=True, help="the pull request's base commit")
     p.add_argument("--out", help="write the zips, reports, pr.json and summary.md here")
     p.add_argument("--format", choices=(*FORMATS, "github"), default="text")
-    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
-    _add_evaluation_args(p, runs=1, warmup=1, timeout=900.0)
+    p.add_argument("--device", help="cpu, cuda or cuda:N (default cpu)")
+    _add_evaluation_args(p)
     p.set_defaults(command="pr")
 
 
@@ -163,7 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(module.run(args))
     except ValidatorError as exc:
-        if args.traceback or os.environ.get("ESR_TRACEBACK") == "1":
+        if traceback_wanted(args.traceback):
             raise
         print(exc.describe(), file=sys.stderr)
         return exc.exit_code

@@ -16,34 +16,58 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from esr_validator.schemas.findings import Finding, Severity
+from esr_validator.schemas.report import FailureCategory
 
 E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO  # noqa: E741
 
 
 @dataclass(frozen=True)
 class Code:
+    """Everything known about one code; no other module keeps a table keyed by codes."""
+
     code: str
     name: str
     severity: Severity
     hint: str
+    failure: FailureCategory | None = None  # what a batch records when this error decides
+    blocks_extraction: bool = False  # found in the central directory: nothing is extracted
+    context: bool = False  # about how the check ran (runner, device, data), not the entry
+    data_range_cause: bool = False  # a wrong data_range is the usual cause
 
 
 _ENTRIES: tuple[Code, ...] = (
     # --- zip intake -----------------------------------------------------------------------
     Code(
-        "ESR101", "zip-unreadable", E, "Create the archive with `esr-validator pack` or `zip -r`."
+        "ESR101",
+        "zip-unreadable",
+        E,
+        "Create the archive with `esr-validator pack` or `zip -r`.",
+        blocks_extraction=True,
     ),
     Code(
         "ESR102",
         "zip-unsafe-path",
         E,
         "Member paths must be relative, without '..' or drive letters.",
+        blocks_extraction=True,
     ),
-    Code("ESR103", "zip-symlink", E, "Replace symbolic links with the files they point to."),
+    Code(
+        "ESR103",
+        "zip-symlink",
+        E,
+        "Replace symbolic links with the files they point to.",
+        blocks_extraction=True,
+    ),
     Code(
         "ESR104", "zip-duplicate-name", E, "Each member name may appear only once in the archive."
     ),
-    Code("ESR105", "zip-encrypted", E, "Do not password-protect the submission archive."),
+    Code(
+        "ESR105",
+        "zip-encrypted",
+        E,
+        "Do not password-protect the submission archive.",
+        blocks_extraction=True,
+    ),
     Code(
         "ESR106",
         "zip-nested-archive",
@@ -55,18 +79,21 @@ _ENTRIES: tuple[Code, ...] = (
         "zip-too-many-members",
         E,
         "A submission needs a handful of files; remove the rest.",
+        blocks_extraction=True,
     ),
     Code(
         "ESR108",
         "zip-too-large",
         E,
         "Reduce the checkpoint size; the limit is shown in the message.",
+        blocks_extraction=True,
     ),
     Code(
         "ESR109",
         "zip-compression-ratio",
         E,
         "A member expands suspiciously (zip bomb); store it normally.",
+        blocks_extraction=True,
     ),
     Code(
         "ESR110",
@@ -246,36 +273,47 @@ _ENTRIES: tuple[Code, ...] = (
         "Do not reassign attributes of torch; define your own functions.",
     ),
     # --- evaluated outputs and measurements -------------------------------------------------
-    Code("ESR501", "output-shape", E, "The model must return 1x3x(4H)x(4W) for a 1x3xHxW input."),
+    Code(
+        "ESR501",
+        "output-shape",
+        E,
+        "The model must return 1x3x(4H)x(4W) for a 1x3xHxW input.",
+        failure="bad_output",
+    ),
     Code(
         "ESR502",
         "output-nonfinite",
         E,
         "The output has NaN or Inf; check normalisation and fp16 overflow.",
+        failure="bad_output",
     ),
     Code(
         "ESR503",
         "output-constant",
         E,
         "The output is constant; check that the weights actually loaded.",
+        failure="bad_output",
     ),
     Code(
         "ESR504",
         "output-out-of-range",
         W,
         "Outputs exceed [0, data_range] before clamping; check data_range.",
+        data_range_cause=True,
     ),
     Code(
         "ESR505",
         "psnr-below-bicubic",
         E,
         "PSNR is below plain bicubic upscaling; data_range is the usual cause.",
+        data_range_cause=True,
     ),
     Code(
         "ESR506",
         "smoke-data",
         I,
         "Run with --data-dir on the official valid/test sets for comparable PSNR.",
+        context=True,
     ),
     Code(
         "ESR507",
@@ -289,7 +327,13 @@ _ENTRIES: tuple[Code, ...] = (
         W,
         "FLOPs or activations change with the input; the figure is not reproducible.",
     ),
-    Code("ESR509", "timing-noisy", W, "Close other workloads and rerun with more --runs."),
+    Code(
+        "ESR509",
+        "timing-noisy",
+        W,
+        "Close other workloads and rerun with more --runs.",
+        context=True,
+    ),
     Code(
         "ESR510",
         "complexity-changed-after-inference",
@@ -308,36 +352,42 @@ _ENTRIES: tuple[Code, ...] = (
         "worker-crashed",
         E,
         "The model raised an exception; the message carries its last lines.",
+        failure="crashed",
     ),
     Code(
         "ESR602",
         "worker-timeout",
         E,
         "Evaluation exceeded the time limit; make inference faster or raise --timeout.",
+        failure="timeout",
     ),
     Code(
         "ESR603",
         "worker-out-of-memory",
         E,
         "The model ran out of memory; reduce activation size or declare tiling.",
+        failure="out_of_memory",
     ),
     Code(
         "ESR604",
         "worker-killed",
         E,
         "The worker was killed by a signal (often the kernel's OOM killer).",
+        failure="out_of_memory",
     ),
     Code(
         "ESR605",
         "worker-result-invalid",
         E,
         "The worker result failed validation; do not write into the output folder.",
+        failure="crashed",
     ),
     Code(
         "ESR606",
         "model-load-failed",
         E,
         "Importing or constructing the model failed; see the message.",
+        failure="crashed",
     ),
     Code(
         "ESR607",
@@ -357,6 +407,7 @@ _ENTRIES: tuple[Code, ...] = (
         "non-reference-device",
         W,
         "Runtime scores are only official on the reference GPU; use --calibrate.",
+        context=True,
     ),
     Code("ESR703", "ruleset-invalid", E, "Fix the ruleset file as the message says."),
     Code(
@@ -371,6 +422,7 @@ _ENTRIES: tuple[Code, ...] = (
         "not-sandboxed",
         W,
         "The local runner does not isolate the model; use RUNNER=docker.",
+        context=True,
     ),
     Code(
         "ESR802",
@@ -382,6 +434,16 @@ _ENTRIES: tuple[Code, ...] = (
 
 CATALOG: dict[str, Code] = {c.code: c for c in _ENTRIES}
 BY_NAME: dict[str, Code] = {c.name: c for c in _ENTRIES}
+
+
+def code_of(found: Finding) -> Code:
+    """The catalogue entry of a finding (every finding the validator emits has one)."""
+    return CATALOG[found.code]
+
+
+def is_code(found: Finding, name: str) -> bool:
+    """Whether ``found`` is the catalogue's ``name`` (compared by name, never by literal code)."""
+    return BY_NAME[name].code == found.code
 
 
 def finding(

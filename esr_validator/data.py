@@ -26,7 +26,7 @@ import os
 import re
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 _DIR_RE = re.compile(
@@ -35,6 +35,7 @@ _DIR_RE = re.compile(
 _SPLIT_ORDER = {"valid": 0, "test": 1}
 _CHUNK = 1 << 20
 RTSR_SCALES = (2, 3)
+SMOKE_DIR = Path(__file__).resolve().parent / "data" / "smoke"
 RTSR_SPLIT = "valid"
 _RTSR_LR_SUFFIXES = (".png", ".jpg")
 
@@ -71,6 +72,7 @@ class Dataset:
     splits: tuple[Split, ...]
     lr_digest: str
     hr_digest: str
+    smoke: bool = False  # the embedded smoke set: PSNR gates do not apply to it
 
     def split(self, name: str) -> Split:
         for split in self.splits:
@@ -191,6 +193,19 @@ def _discover_rtsr(root: Path, scale: int) -> Dataset:
         raise DataError(f"{sides['LR']} holds {twice[0]} as both .png and .jpg: keep one")
     split = _split(root, RTSR_SPLIT, "rtsr", sides, lr_files, _images(sides["HR"]), scale)
     return _dataset(root, (split,))
+
+
+def smoke_dir(scale: int) -> Path:
+    """The embedded smoke set of ``scale``: the ESR layout, or ``rtsr/x<scale>``."""
+    return SMOKE_DIR / "rtsr" / f"x{scale}" if scale in RTSR_SCALES else SMOKE_DIR
+
+
+def load_datasets(data_dir: Path | None, *, scales: Sequence[int]) -> dict[int, Dataset]:
+    """The dataset of each scale: ``data_dir``'s (see :func:`discover_scales`), or the
+    embedded smoke set's, marked ``smoke``. Always a mapping by scale, never empty."""
+    if data_dir is None:
+        return {s: replace(discover(smoke_dir(s), scale=s), smoke=True) for s in scales}
+    return discover_scales(data_dir, scales=scales)
 
 
 def discover(data_dir: str | Path, *, scale: int = 4) -> Dataset:

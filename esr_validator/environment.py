@@ -77,7 +77,8 @@ def load_environment(variant: str = "cuda") -> Environment:
         raise UsageError(
             f"unknown environment variant {variant!r}", hint=f"use one of {', '.join(VARIANTS)}"
         )
-    text = resources.files("esr_validator").joinpath("resources/environment.toml").read_text("utf-8")
+    resource = resources.files("esr_validator").joinpath("resources/environment.toml")
+    text = resource.read_text("utf-8")
     try:
         parsed = _EnvironmentFile.model_validate(tomllib.loads(text))
     except (tomllib.TOMLDecodeError, ValidationError) as exc:

@@ -17,8 +17,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-import esr_validator
-from esr_validator.assess import process_findings
+from esr_validator.checks import process_findings
 from esr_validator.codes import finding
 from esr_validator.data import Dataset
 from esr_validator.intake.check import Intake
@@ -28,40 +27,14 @@ from esr_validator.schemas.report import DatasetInfo, SplitData
 from esr_validator.schemas.ruleset import YChannel
 from esr_validator.schemas.scorer import ScoreItem, ScoreOutput, ScoreRequest
 from esr_validator.schemas.worker import (
-    SyntheticPrecision,
-    SyntheticSpec,
     WorkerConfig,
     WorkerResult,
 )
 from esr_validator.scorer import score
+from esr_validator.settings import SyntheticOptions
 
-SMOKE_DIR = Path(esr_validator.__file__).resolve().parent / "data" / "smoke"
 MAX_RESULT_BYTES = 16 << 20
 Progress = Callable[[int, int], None]
-
-
-@dataclass(frozen=True)
-class SyntheticOptions:
-    """The ruleset's synthetic runtime protocol, with ``warmup`` and ``passes`` as run here."""
-
-    output_size: tuple[int, int]
-    warmup: int
-    passes: int
-    precision: SyntheticPrecision
-    cudnn_benchmark: bool
-    no_grad: bool = True
-
-    def spec(self, scale: int) -> SyntheticSpec:
-        height, width = (side // scale for side in self.output_size)
-        return SyntheticSpec(
-            height=height,
-            width=width,
-            warmup=self.warmup,
-            passes=self.passes,
-            precision=self.precision,
-            cudnn_benchmark=self.cudnn_benchmark,
-            no_grad=self.no_grad,
-        )
 
 
 @dataclass(frozen=True)

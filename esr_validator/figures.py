@@ -10,12 +10,26 @@ its official runtime is the mean of the timed passes, its stable one their media
 from __future__ import annotations
 
 import statistics
+from dataclasses import dataclass
 
 import numpy as np
 
-from esr_validator.schemas.report import FigureSet, SplitFigures, SyntheticFigures
+from esr_validator.schemas.report import (
+    ComplexityFigures,
+    FigureSet,
+    ImageResult,
+    SplitFigures,
+    SyntheticFigures,
+)
 from esr_validator.schemas.scorer import ImageScore
-from esr_validator.schemas.worker import ImageTiming, SplitMemory, SyntheticTiming
+from esr_validator.schemas.worker import (
+    Complexity,
+    Environment,
+    ImageTiming,
+    SplitMemory,
+    SyntheticTiming,
+    WorkerResult,
+)
 
 NOISY_IQR = 0.10
 NOISY_CV = 0.03
@@ -151,3 +165,86 @@ def synthetic_sets(s: SyntheticFigures) -> tuple[FigureSet, FigureSet]:
         description=f"Synthetic: median of the same {s.passes} passes.",
     )
     return official, stable
+
+
+def complexity_figures(c: Complexity, *, size: int) -> ComplexityFigures:
+    return ComplexityFigures(
+        params=c.params,
+        params_m=c.params / 1e6,
+        params_before_inference=c.params_before_inference,
+        flops=c.flops,
+        flops_g=c.flops / 1e9,
+        flops_legacy_g=c.flops_legacy / 1e9 if c.flops_legacy is not None else None,
+        unsupported_ops=c.unsupported_ops,
+        activations=c.activations,
+        activations_m=c.activations / 1e6,
+        conv_count=c.conv_count,
+        input_dependent=c.input_dependent,
+        input_size=size,
+    )
+
+
+@dataclass(frozen=True)
+class Measurements:
+    """Every figure of an evaluated run, before any finding or score is drawn from it."""
+
+    environment: Environment | None
+    images: list[ImageResult]
+    splits: list[SplitFigures]
+    official: FigureSet
+    stable: FigureSet
+    synthetic: SyntheticFigures | None
+    complexity: ComplexityFigures | None
+
+
+def _image_results(result: WorkerResult, scores: list[ImageScore]) -> list[ImageResult]:
+    by_key = {(s.split, s.stem): s for s in scores}
+    out = []
+    for im in result.images:
+        s = by_key.get((im.split, im.stem))
+        out.append(
+            ImageResult(
+                split=im.split,
+                stem=im.stem,
+                psnr=s.psnr if s else None,
+                identical=bool(s and s.identical),
+                psnr_y=s.psnr_y if s else None,
+                ssim=s.ssim if s else None,
+                bicubic_psnr=s.bicubic_psnr if s else None,
+                official_ms=im.official_ms,
+                stable_ms=im.stable_ms,
+            )
+        )
+    return out
+
+
+def measure(result: WorkerResult, scores: list[ImageScore], *, input_size: int) -> Measurements:
+    """The figures of a worker result and the trusted scorer's per-image scores."""
+    memory = {m.split: m for m in result.memory}
+    names = list(dict.fromkeys(im.split for im in result.images))
+    splits = [
+        split_figures(
+            name,
+            [im for im in result.images if im.split == name],
+            [s for s in scores if s.split == name],
+            memory.get(name),
+        )
+        for name in names
+    ]
+    synthetic = synthetic_figures(result.synthetic) if result.synthetic else None
+    if synthetic is not None:
+        official, stable = synthetic_sets(synthetic)
+    else:
+        official, stable = official_set(splits), stable_set(splits, result.images)
+    complexity = None
+    if result.complexity is not None:
+        complexity = complexity_figures(result.complexity, size=input_size)
+    return Measurements(
+        environment=result.environment,
+        images=_image_results(result, scores),
+        splits=splits,
+        official=official,
+        stable=stable,
+        synthetic=synthetic,
+        complexity=complexity,
+    )

@@ -1,65 +1,82 @@
-"""One submission through every stage: intake → evaluation → report → ruleset.
+"""One submission through every stage, in one straight line.
 
-``validate`` and ``batch`` both call :func:`validate_zip`; it never raises for anything the
-submission does, so a batch survives any entry.
+    intake → evaluation (sandbox) → measurements → findings → scores → report
+
+:func:`prepare` turns resolved :class:`~esr_validator.settings.Settings` into the
+:class:`Setup` shared by every submission of a run (datasets, runner, calibration);
+:func:`validate_zip` takes one zip through the stages. Each stage returns its own findings;
+the report is built once, at the end. It never raises for anything the submission does, so a
+batch survives any entry.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from esr_validator.codes import finding
-from esr_validator.data import Dataset
-from esr_validator.evaluate import EvalOptions, Evaluation, Progress, dataset_info
+from esr_validator.data import DataError, Dataset, load_datasets
+from esr_validator.errors import InputError
+from esr_validator.evaluate import Evaluation, Progress, dataset_info
 from esr_validator.intake.check import run_intake
 from esr_validator.intake.manifest import MANIFEST_NAME
-from esr_validator.judge import judge
-from esr_validator.report import RunContext, build_report, now
+from esr_validator.report import RunContext, assemble, now
 from esr_validator.runners.base import Runner
 from esr_validator.schemas.findings import Finding
-from esr_validator.schemas.report import Report, RunnerInfo, RunOptions
+from esr_validator.schemas.report import Report, RunnerInfo
 from esr_validator.schemas.ruleset import Ruleset
 from esr_validator.schemas.scoring import Calibration
+from esr_validator.settings import Settings
 
 
 @dataclass(frozen=True)
 class Setup:
-    """Everything shared by the submissions of one run.
+    """Everything shared by the submissions of one run. ``datasets`` and ``calibrations``
+    are keyed by scale; ``datasets`` is never empty."""
 
-    ``datasets`` holds one dataset per scale when the ruleset has several (RTSR 2023: x2
-    and x3); ``dataset`` is then the first of them. Empty: ``dataset`` serves every entry.
-    ``calibrations``, likewise, holds a baseline timing per scale in place of ``calibration``.
-    """
-
-    dataset: Dataset
-    smoke: bool
-    ruleset: Ruleset
+    settings: Settings
+    datasets: dict[int, Dataset]
     runner: Runner
     unsandboxed_reason: str | None
-    options: EvalOptions
-    calibration: Calibration | None = None
-    datasets: dict[int, Dataset] = field(default_factory=dict)
     calibrations: dict[int, Calibration] = field(default_factory=dict)
 
-    def dataset_for(self, scale: int) -> Dataset | None:
-        return self.datasets.get(scale) if self.datasets else self.dataset
+    @property
+    def ruleset(self) -> Ruleset:
+        return self.settings.ruleset
+
+    @property
+    def dataset(self) -> Dataset:
+        """The first scale's dataset: what a report names before the entry's scale is read."""
+        return next(iter(self.datasets.values()))
+
+    def on(self, gpu: int | None) -> Setup:
+        return Setup(
+            self.settings.on(gpu), self.datasets, self.runner, self.unsandboxed_reason,
+            self.calibrations,
+        )
 
 
-def run_options(setup: Setup) -> RunOptions:
-    o = setup.options
-    return RunOptions(
-        runs=o.runs,
-        stable_runs=o.stable_runs,
-        warmup=o.warmup,
-        device="cpu" if o.gpu is None else f"cuda:{o.gpu}",
-        cudnn_benchmark=o.cudnn_benchmark,
-        timeout_s=o.timeout_s,
-        ruleset=setup.ruleset.name,
-        timing="synthetic" if o.synthetic else "dataset",
-        psnr_border=o.border,
-        psnr_y="bt601" if o.psnr_y == "off" and o.ssim else o.psnr_y,
+def load_data(settings: Settings) -> dict[int, Dataset]:
+    try:
+        return load_datasets(settings.data_dir, scales=settings.ruleset.scales)
+    except DataError as exc:
+        raise InputError(f"--data-dir {settings.data_dir}: {exc}") from None
+
+
+def prepare(settings: Settings, *, runner: Runner | None = None) -> Setup:
+    """Discover the data and select the runner (docker, else local with its reason)."""
+    datasets = load_data(settings)
+    if runner is not None:
+        reason = None if runner.sandboxed else "the local runner: model code runs unsandboxed"
+        return Setup(settings, datasets, runner, reason)
+    from esr_validator.runners.select import select_runner
+
+    selection = select_runner(
+        settings.runner,
+        variant="cpu" if settings.gpu is None else "cuda",
+        require_docker=settings.require_docker,
     )
+    return Setup(settings, datasets, selection.runner, selection.unsandboxed_reason)
 
 
 def runner_info(runner: Runner) -> RunnerInfo:
@@ -81,26 +98,27 @@ def _no_data(setup: Setup, scale: int) -> Finding:
 
 
 def validate_zip(zip_path: Path, setup: Setup, *, progress: Progress | None = None) -> Report:
-    runner = setup.runner
-    ctx = RunContext(
-        started_at=now(),
-        dataset=dataset_info(setup.dataset, smoke=setup.smoke),
-        runner=runner_info(runner),
-        options=run_options(setup),
-    )
+    started = now()
     with run_intake(zip_path, scales=tuple(setup.ruleset.scales)) as intake:
-        evaluated = None
         scale = intake.manifest.scale if intake.manifest else None
-        dataset = setup.dataset if scale is None else setup.dataset_for(scale)
-        if dataset is not None:
-            ctx = replace(ctx, dataset=dataset_info(dataset, smoke=setup.smoke))
-        elif scale in setup.ruleset.scales:  # other scales already have their finding
-            intake.findings.append(_no_data(setup, scale))
+        dataset = setup.dataset if scale is None else setup.datasets.get(scale)
+        stage: list[Finding] = []
+        if dataset is None and scale in setup.ruleset.scales:  # others have their finding
+            stage.append(_no_data(setup, scale))
+        evaluated = None
         if intake.runnable and dataset is not None:
             if setup.unsandboxed_reason:
-                intake.findings.append(finding("not-sandboxed", setup.unsandboxed_reason))
-            evaluation = Evaluation(intake, dataset, runner=runner, options=setup.options)
-            evaluated = evaluation.run(progress)
-        report = build_report(intake, ctx, evaluated)
-    calibration = setup.calibrations.get(scale or 0, setup.calibration)
-    return judge(report, setup.ruleset, calibration=calibration)
+                stage.append(finding("not-sandboxed", setup.unsandboxed_reason))
+            options = setup.settings.eval_options()
+            evaluated = Evaluation(intake, dataset, runner=setup.runner, options=options).run(
+                progress
+            )
+        ctx = RunContext(
+            started_at=started,
+            dataset=dataset_info(dataset or setup.dataset, smoke=(dataset or setup.dataset).smoke),
+            runner=runner_info(setup.runner),
+            options=setup.settings.run_options(),
+            ruleset=setup.ruleset,
+            calibration=setup.calibrations.get(scale or setup.ruleset.scales[0]),
+        )
+        return assemble(intake, ctx, evaluated, pre_findings=stage)

@@ -1,26 +1,32 @@
-"""Assemble the one ``Report`` a run produces, whatever happened along the way."""
+"""Assemble the one ``Report`` a run produces, whatever happened along the way.
+
+The stages run in one line and each returns its own findings: measurements
+(:func:`esr_validator.figures.measure`), then checks (:mod:`esr_validator.checks`), then the
+ruleset's verdict (:mod:`esr_validator.verdict`). The report is built once, from all of them.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from esr_validator import __version__, assess, figures
-from esr_validator.codes import finding
+from esr_validator import __version__, checks, figures
+from esr_validator.codes import code_of, finding
 from esr_validator.evaluate import Evaluated
 from esr_validator.intake.check import Intake
 from esr_validator.schemas.findings import Finding, has_errors
 from esr_validator.schemas.report import (
     DatasetInfo,
     Failure,
-    FailureCategory,
-    ImageResult,
     Report,
     RunnerInfo,
     RunOptions,
     SubmissionInfo,
 )
+from esr_validator.schemas.ruleset import Ruleset
+from esr_validator.schemas.scoring import Calibration
 from esr_validator.schemas.worker import WorkerFailure
+from esr_validator.verdict import judge
 
 _WORKER_FAILURE = {
     "load_failed": "model-load-failed",
@@ -28,17 +34,7 @@ _WORKER_FAILURE = {
     "out_of_memory": "worker-out-of-memory",
     "bad_output": "output-shape",
 }
-_CATEGORY_BY_CODE: dict[str, FailureCategory] = {
-    "ESR601": "crashed",
-    "ESR605": "crashed",
-    "ESR606": "crashed",
-    "ESR602": "timeout",
-    "ESR603": "out_of_memory",
-    "ESR604": "out_of_memory",
-    "ESR501": "bad_output",
-    "ESR502": "bad_output",
-    "ESR503": "bad_output",
-}
+COMPLEXITY_INPUT = 256  # the side of the square input the worker counts complexity on
 
 
 @dataclass(frozen=True)
@@ -47,6 +43,8 @@ class RunContext:
     dataset: DatasetInfo | None
     runner: RunnerInfo | None
     options: RunOptions | None
+    ruleset: Ruleset | None = None  # None: no verdict (the report is not scored)
+    calibration: Calibration | None = None
 
 
 def now() -> datetime:
@@ -76,14 +74,33 @@ def failure_of(findings: list[Finding], *, invalid: bool) -> Failure | None:
         first = next(f for f in findings if f.severity.value == "error")
         return Failure(category="invalid_package", message=f"{first.code}: {first.message}")
     for f in findings:
-        category = _CATEGORY_BY_CODE.get(f.code)
+        category = code_of(f).failure
         if category:
             return Failure(category=category, message=f"{f.code}: {f.message}"[:2000])
     return None
 
 
-def build_report(intake: Intake, ctx: RunContext, evaluated: Evaluated | None) -> Report:
-    findings = list(intake.findings)
+def _smoke_note(dataset: DatasetInfo | None) -> list[Finding]:
+    if dataset is None or not dataset.smoke:
+        return []
+    return [
+        finding(
+            "smoke-data",
+            "PSNR comes from the embedded smoke set and is not comparable "
+            "to the challenge's PSNR thresholds",
+        )
+    ]
+
+
+def assemble(
+    intake: Intake,
+    ctx: RunContext,
+    evaluated: Evaluated | None,
+    *,
+    pre_findings: list[Finding] = (),  # type: ignore[assignment]
+) -> Report:
+    """The report of one submission; ``pre_findings`` come from the stages before the worker."""
+    findings = [*intake.findings, *pre_findings]
     base = dict(
         validator_version=__version__,
         started_at=ctx.started_at,
@@ -93,14 +110,11 @@ def build_report(intake: Intake, ctx: RunContext, evaluated: Evaluated | None) -
         options=ctx.options,
     )
     if evaluated is None:
+        failure = failure_of(findings, invalid=True) if has_errors(findings) else None
         return Report(
-            **base,
-            finished_at=now(),
-            status="invalid",
-            ok=False,
-            findings=findings,
-            failure=failure_of(findings, invalid=True),
-        )
+            **base, finished_at=now(), status="invalid", ok=False, findings=findings,
+            failure=failure,
+        )  # fmt: skip
     findings += evaluated.findings
     result = evaluated.result
     if result is None or result.status != "ok":
@@ -115,78 +129,32 @@ def build_report(intake: Intake, ctx: RunContext, evaluated: Evaluated | None) -
             failure=failure_of(findings, invalid=False),
             environment=result.environment if result else None,
         )
-    return _evaluated_report(intake, base, findings, evaluated)
-
-
-def _evaluated_report(
-    intake: Intake, base: dict[str, object], findings: list[Finding], ev: Evaluated
-) -> Report:
-    assert ev.result is not None and intake.manifest is not None
-    result, scores = ev.result, (ev.scores.images if ev.scores else [])
     manifest = intake.manifest
-    by_key = {(s.split, s.stem): s for s in scores}
-    memory = {m.split: m for m in result.memory}
-    split_names = list(dict.fromkeys(im.split for im in result.images))
-    splits = [
-        figures.split_figures(
-            name,
-            [im for im in result.images if im.split == name],
-            [s for s in scores if s.split == name],
-            memory.get(name),
+    assert manifest is not None  # a runnable intake has one
+    scores = evaluated.scores.images if evaluated.scores else []
+    measured = figures.measure(result, scores, input_size=COMPLEXITY_INPUT)
+    findings += checks.measurement_findings(measured, result, scores, manifest)
+    findings += _smoke_note(ctx.dataset)
+    verdict = None
+    if ctx.ruleset is not None:
+        smoke = ctx.dataset is not None and ctx.dataset.smoke
+        verdict = judge(
+            measured, ctx.ruleset, manifest=manifest, smoke=smoke, calibration=ctx.calibration
         )
-        for name in split_names
-    ]
-    synthetic = figures.synthetic_figures(result.synthetic) if result.synthetic else None
-    if synthetic is not None:
-        official, stable = figures.synthetic_sets(synthetic)
-    else:
-        official, stable = figures.official_set(splits), figures.stable_set(splits, result.images)
-    findings += assess.output_findings(
-        result.images, scores, data_range=manifest.data_range, scale=manifest.scale
-    )
-    findings += assess.psnr_findings(splits, data_range=manifest.data_range)
-    findings += assess.timing_findings(stable)
-    complexity = None
-    if result.complexity is not None:
-        findings += assess.complexity_findings(result.complexity)
-        complexity = assess.complexity_figures(result.complexity, size=256)
-    images = []
-    for im in result.images:
-        s = by_key.get((im.split, im.stem))
-        images.append(
-            ImageResult(
-                split=im.split,
-                stem=im.stem,
-                psnr=s.psnr if s else None,
-                identical=bool(s and s.identical),
-                psnr_y=s.psnr_y if s else None,
-                ssim=s.ssim if s else None,
-                bicubic_psnr=s.bicubic_psnr if s else None,
-                official_ms=im.official_ms,
-                stable_ms=im.stable_ms,
-            )
-        )
-    dataset = base.get("dataset")
-    if isinstance(dataset, DatasetInfo) and dataset.smoke:
-        findings.append(
-            finding(
-                "smoke-data",
-                "PSNR comes from the embedded smoke set and is not comparable "
-                "to the challenge's PSNR thresholds",
-            )
-        )
+        findings += verdict.findings
     return Report(
         **base,
         finished_at=now(),
         status="evaluated",
         ok=not has_errors(findings),
-        failure=failure_of(findings, invalid=False),
+        failure=failure_of(findings, invalid=False) or (verdict.failure if verdict else None),
         findings=findings,
-        environment=result.environment,
-        images=images,
-        splits=splits,
-        official=official,
-        stable=stable,
-        synthetic=synthetic,
-        complexity=complexity,
+        environment=measured.environment,
+        images=measured.images,
+        splits=measured.splits,
+        official=measured.official,
+        stable=measured.stable,
+        synthetic=measured.synthetic,
+        complexity=measured.complexity,
+        scoring=verdict.scoring if verdict else None,
     )

@@ -1,7 +1,8 @@
 """Challenge rulesets: load one by name (or from a TOML file) and list the packaged ones.
 
-The rules are data: ``validator/rulesets/<name>.toml``, validated by
-:class:`esr_validator.schemas.ruleset.Ruleset`. Any problem with a file becomes a :class:`RulesetError`
+The rules are data: ``esr_validator/rulesets/<name>.toml``, validated by
+:class:`esr_validator.schemas.ruleset.Ruleset`. Any problem with a file becomes a
+:class:`RulesetError`
 whose message names the file and the field, because a silently half-read ruleset would
 rank entries by the wrong constants.
 """

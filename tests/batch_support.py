@@ -115,7 +115,7 @@ def copy_smoke(dest: Path) -> Path:
     """The smoke images as an ordinary data folder: gates then decide (not smoke data)."""
     import shutil
 
-    from esr_validator.evaluate import SMOKE_DIR
+    from esr_validator.data import SMOKE_DIR
 
     for split in SMOKE_DIR.glob("DIV2K_LSDIR_*"):
         shutil.copytree(split, dest / split.name)

@@ -15,6 +15,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from tests import components
+
 FLAGS = (
     "--headless",
     "--no-sandbox",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import traceback
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -20,7 +20,7 @@ from esr_validator import __version__
 from esr_validator.batch.keys import sha256_file
 from esr_validator.errors import EnvironmentProblem
 from esr_validator.evaluate import Progress, dataset_info
-from esr_validator.pipeline import Setup, run_options, runner_info, validate_zip
+from esr_validator.pipeline import Setup, runner_info, validate_zip
 from esr_validator.report import now
 from esr_validator.schemas.report import Failure, Report, SubmissionInfo
 
@@ -57,9 +57,9 @@ def error_report(
         failure=Failure(category="crashed", message=f"validator error: {detail}"[:_MESSAGE_LIMIT]),
         findings=[],
         submission=SubmissionInfo(zip_name=zip_path.name, zip_sha256=digest),
-        dataset=dataset_info(setup.dataset, smoke=setup.smoke),
+        dataset=dataset_info(setup.dataset, smoke=setup.dataset.smoke),
         runner=runner_info(setup.runner),
-        options=run_options(setup),
+        options=setup.settings.run_options(),
     )
 
 
@@ -67,7 +67,7 @@ def run_job(
     zip_path: Path, setup: Setup, *, gpu: int | None, progress: Progress | None = None
 ) -> Report:
     """Validate one zip on ``gpu`` (None: the CPU); a validator bug becomes its record."""
-    pinned = replace(setup, options=replace(setup.options, gpu=gpu))
+    pinned = setup.on(gpu)
     started = now()
     try:
         return validate_zip(zip_path, pinned, progress=progress)

@@ -10,7 +10,7 @@ take a job); whether it ran on a GPU at all is in.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +33,16 @@ def _digest(value: Any) -> str:
     return hashlib.sha256(canonical_bytes(value)).hexdigest()
 
 
-def _per_scale(setup: Setup) -> dict[str, Any]:
-    """Each scale's digests when the ruleset has several (RTSR: x2 and x3 data)."""
-    if not setup.datasets:
-        return {}
-    return {"scales": {f"x{s}": [d.lr_digest, d.hr_digest] for s, d in setup.datasets.items()}}
+def _data(setup: Setup) -> dict[str, Any]:
+    """The data's digests; each scale's too when the ruleset has several (RTSR: x2, x3)."""
+    data: dict[str, Any] = {
+        "lr": setup.dataset.lr_digest,
+        "hr": setup.dataset.hr_digest,
+        "smoke": setup.dataset.smoke,
+    }
+    if len(setup.datasets) > 1:
+        data["scales"] = {f"x{s}": [d.lr_digest, d.hr_digest] for s, d in setup.datasets.items()}
+    return data
 
 
 @dataclass(frozen=True)
@@ -51,31 +56,21 @@ class RunIdentity:
         return _digest(self.fields)
 
     @classmethod
-    def of(cls, setup: Setup, *, runner_facts: dict[str, str | None]) -> RunIdentity:
-        options = asdict(setup.options)
-        gpu = options.pop("gpu")
-        options.pop("device", None)  # the worker's device comes from ``gpu``
-        options["device"] = "cpu" if gpu is None else "cuda"
+    def of(cls, setup: Setup) -> RunIdentity:
         ruleset = setup.ruleset
+        calibration = setup.calibrations.get(ruleset.scales[0])
         return cls(
             {
                 "validator_version": __version__,
-                "runner": {"kind": setup.runner.kind, **runner_facts},
+                "runner": {"kind": setup.runner.kind, **setup.runner.describe()},
                 "ruleset": {
                     "name": ruleset.name,
                     "version": ruleset.version,
                     "content": _digest(ruleset.model_dump(mode="json")),
                 },
-                "data": {
-                    "lr": setup.dataset.lr_digest,
-                    "hr": setup.dataset.hr_digest,
-                    "smoke": setup.smoke,
-                    **_per_scale(setup),
-                },
-                "options": options,
-                "calibration": (
-                    None if setup.calibration is None else setup.calibration.model_dump(mode="json")
-                ),
+                "data": _data(setup),
+                "options": setup.settings.identity(),
+                "calibration": None if calibration is None else calibration.model_dump(mode="json"),
             }
         )
 

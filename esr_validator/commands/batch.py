@@ -7,7 +7,6 @@ The dataset is discovered once and the Setup shared by every job; each job is on
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 from rich.console import Console
@@ -17,9 +16,9 @@ from esr_validator.batch.driver import BatchResult, run_batch
 from esr_validator.batch.events import Executor
 from esr_validator.batch.keys import RunIdentity
 from esr_validator.batch.state import OutDir
-from esr_validator.commands._setup import build_setup
 from esr_validator.errors import EXIT_ENVIRONMENT, EXIT_OK, UsageError
-from esr_validator.pipeline import Setup
+from esr_validator.pipeline import Setup, prepare
+from esr_validator.settings import resolve
 
 
 def _gpu_list(text: str | None) -> list[int] | None:
@@ -62,24 +61,13 @@ def _executor(args: argparse.Namespace) -> tuple[Setup, Executor]:
         from esr_validator.batch.raycluster import RayExecutor
         from esr_validator.batch.remote import NodeSpec
 
-        setup = build_setup(args, 0 if _ray_uses_cuda(args) else None)
-        spec = NodeSpec(
-            data_dir=None if setup.smoke else str(Path(args.data_dir).resolve()),
-            lr_digest=setup.dataset.lr_digest,
-            hr_digest=setup.dataset.hr_digest,
-            ruleset=setup.ruleset,
-            runner=args.runner,
-            options=setup.options,
-            calibration=None,
-            runner_facts=setup.runner.describe(),
-            omp_threads=os.environ.get("OMP_NUM_THREADS"),
-            scale_digests=tuple((s, d.lr_digest, d.hr_digest) for s, d in setup.datasets.items()),
-        )
-        return setup, RayExecutor(spec)
+        gpu = 0 if _ray_uses_cuda(args) else None
+        setup = prepare(resolve(vars(args), command="batch", gpu=gpu))
+        return setup, RayExecutor(NodeSpec.of(setup))
     from esr_validator.batch.local import LocalExecutor
 
     slots = _local_slots(args)
-    setup = build_setup(args, slots[0])
+    setup = prepare(resolve(vars(args), command="batch", gpu=slots[0]))
     return setup, LocalExecutor(setup, gpus=slots)
 
 
@@ -88,7 +76,7 @@ def execute(args: argparse.Namespace, console: Console) -> BatchResult:
 
     key_pair = load_private_key(args.key)  # before any work: a bad key fails at once
     setup, executor = _executor(args)
-    identity = RunIdentity.of(setup, runner_facts=setup.runner.describe())
+    identity = RunIdentity.of(setup)
     live = not args.no_progress and console.is_terminal
     return run_batch(
         Path(args.dir),

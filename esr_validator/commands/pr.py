@@ -26,20 +26,16 @@ from esr_validator.github.assemble import Assembly, assemble
 from esr_validator.github.gitdiff import pr_diff
 from esr_validator.github.pr import group_changes, locate, other_files_note
 from esr_validator.github.summary import append_summary, located, render
-from esr_validator.pipeline import Setup, run_options, validate_zip
+from esr_validator.pipeline import Setup, prepare, validate_zip
 from esr_validator.render import dump_json, print_findings, print_report
 from esr_validator.schemas.findings import has_errors
 from esr_validator.schemas.pr import PrCheck, TeamCheck
 from esr_validator.schemas.report import Report
+from esr_validator.settings import resolve
 
 
 def _setup(args: argparse.Namespace) -> Setup:
-    from esr_validator.commands._setup import build_setup, parse_device
-
-    _, gpu = parse_device(args.device)
-    # On a hosted CI machine the throw-away virtual machine is the isolation; a self-hosted
-    # runner must ask for --runner docker (see docs/github.md).
-    return build_setup(args, gpu, runner_default="local")
+    return prepare(resolve(vars(args), command="pr"))
 
 
 def _team(asm: Assembly, report: Report | None, out: Path | None) -> TeamCheck:
@@ -130,7 +126,7 @@ def _check(args: argparse.Namespace, repo: Path, work: Path, out: Path | None) -
         ok=not has_errors(pr_findings) and all(t.ok for t in teams),
         teams=teams,
         findings=pr_findings,
-        options=run_options(setup) if setup else None,
+        options=setup.settings.run_options() if setup else None,
     )
     if out is not None:
         _write(out, check, reports)

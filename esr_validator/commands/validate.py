@@ -10,12 +10,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from esr_validator.commands._setup import build_setup, parse_device
 from esr_validator.errors import EXIT_FINDINGS, EXIT_OK, InputError
-from esr_validator.judge import calibrate_on
-from esr_validator.pipeline import Setup, validate_zip
+from esr_validator.pipeline import Setup, prepare, validate_zip
 from esr_validator.render import dump_json, print_report
 from esr_validator.schemas.report import Report
+from esr_validator.settings import resolve
 
 
 def _run_with_progress(zip_path: Path, setup: Setup, show: bool, console: Console) -> Report:
@@ -46,24 +45,24 @@ def _write(report: Report, args: argparse.Namespace, console: Console) -> None:
         console.print(f"report ({state}) written to {args.out}")
 
 
-def _calibrated(setup: Setup, *, device: str, runs: int, console: Console) -> Setup:
-    """``setup`` with the baseline timed here: once, or once per scale the data holds."""
+def _calibrated(setup: Setup, console: Console) -> Setup:
+    """``setup`` with the baseline timed here, once per scale the data holds."""
+    from esr_validator.calibration import calibrate_on
+
+    settings = setup.settings
     console.print(f"calibrating: timing the {setup.ruleset.baseline.name} baseline here")
-    per_scale = setup.datasets or {setup.ruleset.scales[0]: setup.dataset}
     timed = {
         scale: calibrate_on(
             setup.ruleset,
             dataset,
-            device=device,
-            runs=runs,
-            synthetic=setup.options.synthetic,
+            device=settings.device,
+            runs=settings.runs,
+            synthetic=settings.synthetic,
             scale=scale,
         )
-        for scale, dataset in per_scale.items()
+        for scale, dataset in setup.datasets.items()
     }
-    if setup.datasets:
-        return dataclasses.replace(setup, calibrations=timed)
-    return dataclasses.replace(setup, calibration=next(iter(timed.values())))
+    return dataclasses.replace(setup, calibrations=timed)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -71,10 +70,9 @@ def run(args: argparse.Namespace) -> int:
     if not zip_path.is_file():
         raise InputError(f"{zip_path} does not exist or is not a file")
     console = Console(stderr=args.format == "json")
-    device, gpu = parse_device(args.device)
-    setup = build_setup(args, gpu)
+    setup = prepare(resolve(vars(args), command="validate"))
     if args.calibrate:
-        setup = _calibrated(setup, device=device, runs=args.runs, console=console)
+        setup = _calibrated(setup, console)
     show = not args.no_progress and args.format == "text" and console.is_terminal
     report = _run_with_progress(zip_path, setup, show, console)
     if args.format == "json":

@@ -17,8 +17,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from esr_validator.codes import finding
-from esr_validator.github.pr import CONTEXT_CODES, TeamChange, TeamFiles, manifest_path
+from esr_validator.codes import code_of, finding, is_code
+from esr_validator.github.pr import TeamChange, TeamFiles, manifest_path
 from esr_validator.github.tomlines import key_line
 from esr_validator.intake.manifest import MANIFEST_NAME, parse_manifest
 from esr_validator.intake.zipread import Limits
@@ -27,7 +27,6 @@ from esr_validator.schemas.findings import Finding, Severity
 from esr_validator.schemas.manifest import IDENTIFIER, CheckpointSpec, Manifest
 
 _LFS_POINTER = b"version https://git-lfs.github.com/spec/"
-_DATA_RANGE_CODES = {"ESR504", "ESR505"}  # their hint: data_range is the usual cause
 _NO_LINKS = "Commit the file itself, not a symbolic link to it."
 _NAMES = {
     "model": ("model-file-missing", "model-file-multiple", "model-name-mismatch"),
@@ -57,10 +56,10 @@ class Assembly:
     def to_repo(self, f: Finding) -> Finding:
         """``f`` with the repository path and line of what it is about."""
         if f.path is None:
-            if f.code in _DATA_RANGE_CODES and self.manifest_text is not None:
+            if code_of(f).data_range_cause and self.manifest_text is not None:
                 line = key_line(self.manifest_text, "data_range")
                 return f.model_copy(update={"path": self.manifest_file, "line": line})
-            if self.model is not None and f.code not in CONTEXT_CODES:
+            if self.model is not None and not code_of(f).context:
                 # About the model as a whole (its outputs, FLOPs, a crash): its file.
                 return f.model_copy(update={"path": self.model})
             return f
@@ -194,7 +193,7 @@ def _static_only(repo: Path, asm: Assembly) -> None:
             class_name=class_name or "_",
             environment=load_environment("cuda"),
         )
-        asm.findings += [f for f in found if class_name or f.code != "ESR402"]
+        asm.findings += [f for f in found if class_name or not is_code(f, "source-class-missing")]
     if asm.checkpoint is not None:
         spec = asm.manifest.checkpoint if asm.manifest is not None else CheckpointSpec()
         report = check_checkpoint(repo / asm.checkpoint, spec=spec, display_path=asm.checkpoint)

@@ -24,9 +24,6 @@ from esr_validator.schemas.manifest import TEAM_FILE
 
 MODELS, ZOO, MANIFESTS = "models", "model_zoo", "submissions"
 FOLDERS = (MODELS, ZOO, MANIFESTS)
-# Findings about how the check ran (local runner, CPU timing, smoke data), the same for every
-# team: the job summary lists them once, and they get no annotation.
-CONTEXT_CODES = frozenset({"ESR506", "ESR509", "ESR702", "ESR801"})
 _MANIFEST_FILE = re.compile(r"^team(?P<id>\d+)\.toml$")
 _TEAM_PREFIX = re.compile(r"^team(?P<id>\d+)(?:_|\.|$)")
 

@@ -14,8 +14,8 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from esr_validator.codes import code_of
 from esr_validator.github.annotations import Located
-from esr_validator.github.pr import CONTEXT_CODES
 from esr_validator.schemas.findings import Finding, Severity
 from esr_validator.schemas.pr import PrCheck, TeamCheck
 
@@ -48,7 +48,7 @@ def _fmt(value: float | None, spec: str) -> str:
 def _team_row(t: TeamCheck) -> str:
     errors = sum(f.severity is Severity.ERROR for f in t.findings)
     warnings = sum(
-        f.severity is Severity.WARNING and f.code not in CONTEXT_CODES for f in t.findings
+        f.severity is Severity.WARNING and not code_of(f).context for f in t.findings
     )
     status = ("✅ pass" if t.ok else "❌ fail") + (
         "" if t.status == "evaluated" else f" ({t.status})"
@@ -87,7 +87,7 @@ def located(check: PrCheck) -> list[Located]:
     """Every finding that is about the submission (not about how the check ran)."""
     items = [Located(f) for f in check.findings]
     items += [Located(f, t.team) for t in check.teams for f in t.findings]
-    items = [i for i in items if i.finding.code not in CONTEXT_CODES]
+    items = [i for i in items if not code_of(i.finding).context]
     return sorted(items, key=lambda i: (_ORDER[i.finding.severity], i.team or "", i.finding.code))
 
 
@@ -95,7 +95,7 @@ def _context(check: PrCheck) -> list[str]:
     seen: dict[str, Finding] = {}
     for t in check.teams:
         for f in t.findings:
-            if f.code in CONTEXT_CODES:
+            if code_of(f).context:
                 seen.setdefault(f.code, f)
     lines = [f"- {md(f'{f.code} {f.name}: {f.message}')}" for f in seen.values()]
     if check.options is not None:

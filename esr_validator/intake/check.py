@@ -13,15 +13,12 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from esr_validator.codes import finding
+from esr_validator.codes import code_of, finding
 from esr_validator.intake import zipread
 from esr_validator.intake.layout import check_layout
 from esr_validator.intake.manifest import MANIFEST_NAME, parse_manifest
 from esr_validator.schemas.findings import Finding, Severity, has_errors
 from esr_validator.schemas.manifest import Manifest
-
-# Findings from the central directory that make extraction itself unsafe.
-_BLOCKING = {"ESR101", "ESR102", "ESR103", "ESR105", "ESR107", "ESR108", "ESR109"}
 
 
 def sha256_file(path: Path) -> str:
@@ -133,7 +130,7 @@ def run_intake(
                 hint="Zip with `esr-validator pack` or `zip -r -X` to leave them out.",
             )
         )
-    if any(f.code in _BLOCKING for f in scan.findings):
+    if any(code_of(f).blocks_extraction for f in scan.findings):
         return intake
     prefix = _common_prefix(scan.members)
     if prefix:

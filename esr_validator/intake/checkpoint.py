@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from esr_validator.codes import finding
+from esr_validator.codes import finding, is_code
 from esr_validator.errors import EnvironmentProblem
 from esr_validator.intake import safetensors_file
 from esr_validator.intake.pickle_scan import PickleProblem, scan_file
@@ -89,7 +89,7 @@ def check_checkpoint(
         kind, obj = _read(path, display_path=display_path)
     except CheckpointError as exc:
         found = exc.finding
-        if spec.loader_method and found.code == "ESR302":
+        if spec.loader_method and is_code(found, "checkpoint-unreadable"):
             found = replace_finding(
                 found,
                 severity=Severity.WARNING,

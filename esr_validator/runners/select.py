@@ -7,15 +7,16 @@ caller (``--runner``), else from the environment variable ``RUNNER``, else ``aut
 - ``docker``: an engine must answer and the image must exist or be buildable, or the run
   fails (EnvironmentProblem): asking for a sandbox never silently yields none;
 - ``local``: the local runner, with the reason "requested";
-- ``auto``: docker if possible, else local with a logged warning and the reason; where
-  ``ESR_REQUIRE_DOCKER=1`` (CI that set up an engine), falling back is an error instead.
+- ``auto``: docker if possible, else local with a logged warning and the reason; with
+  ``require_docker`` (``ESR_REQUIRE=docker``: CI that set up an engine), falling back is an
+  error instead.
+
+The preference and ``require_docker`` come resolved from :mod:`esr_validator.settings`.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -24,8 +25,6 @@ from esr_validator.runners.base import Runner
 from esr_validator.runners.image import Variant
 
 Preference = Literal["auto", "docker", "local"]
-RUNNER_ENV = "RUNNER"
-REQUIRE_ENV = "ESR_REQUIRE_DOCKER"
 log = logging.getLogger(__name__)
 
 
@@ -35,8 +34,8 @@ class Selection:
     unsandboxed_reason: str | None  # set exactly when the runner is not a sandbox
 
 
-def _preference(preference: str | None, env: Mapping[str, str]) -> Preference:
-    value = (preference or env.get(RUNNER_ENV) or "auto").strip().lower()
+def _preference(preference: str | None) -> Preference:
+    value = (preference or "auto").strip().lower()
     if value not in ("auto", "docker", "local"):
         raise UsageError(
             f"unknown runner {value!r}", hint="choose auto, docker or local (--runner or RUNNER)"
@@ -62,16 +61,15 @@ def select_runner(
     *,
     variant: Variant = "cpu",
     build: bool = True,
-    env: Mapping[str, str] | None = None,
+    require_docker: bool = False,
 ) -> Selection:
-    env = os.environ if env is None else env
-    choice = _preference(preference, env)
+    choice = _preference(preference)
     if choice == "local":
         return Selection(_local(), "the local runner was requested: model code runs unsandboxed")
     try:
         return Selection(_docker(variant, build=build), None)
     except EnvironmentProblem as exc:
-        if choice == "docker" or env.get(REQUIRE_ENV) == "1":
+        if choice == "docker" or require_docker:
             raise
         reason = f"no Docker sandbox ({exc.message}); model code runs unsandboxed"
         log.warning("WARNING: %s. Hint: %s", reason, exc.hint or "see docs/container.md")

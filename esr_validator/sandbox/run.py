@@ -142,7 +142,7 @@ class Evaluation:
         return measure(model, forward, self.config.synthetic, device=self.device, tick=self._tick)
 
     def _complexity(self, model: torch.nn.Module, params_before: int) -> Complexity:
-        from esr_validator import complexity as cx
+        from esr_validator.sandbox import complexity as cx
 
         size = self.config.complexity_input
         tensors = itertools.chain(model.parameters(), model.buffers())

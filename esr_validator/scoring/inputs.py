@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from esr_validator.schemas.report import Report
+from esr_validator.schemas.report import ComplexityFigures, FigureSet, Report, SplitFigures
 from esr_validator.schemas.ruleset import Metric, Ruleset
+from esr_validator.schemas.worker import Environment
 
 
 class ScoringInputs(BaseModel):
@@ -46,22 +47,42 @@ class ScoringInputs(BaseModel):
         return {k: float(v) for k, v in values.items() if v is not None}
 
     @classmethod
-    def from_report(cls, report: Report, ruleset: Ruleset) -> ScoringInputs:
-        """The official figure set of ``report``, FLOPs from the counter ``ruleset`` ranks by."""
-        cx = report.complexity
+    def of(
+        cls,
+        *,
+        official: FigureSet | None,
+        splits: list[SplitFigures],
+        complexity: ComplexityFigures | None,
+        environment: Environment | None,
+        scale: int,
+        ruleset: Ruleset,
+    ) -> ScoringInputs:
+        """The official figure set, FLOPs from the counter ``ruleset`` ranks by."""
+        cx = complexity
         flops = None
         if cx is not None:
             flops = cx.flops_legacy_g if ruleset.flops_counter == "legacy" else cx.flops_g
-        env = report.environment
-        device = "" if env is None else (env.gpu_name or env.cpu)
-        manifest = report.submission.manifest
+        device = "" if environment is None else (environment.gpu_name or environment.cpu)
         return cls(
-            runtime_ms=report.official.runtime_ms if report.official else None,
+            runtime_ms=official.runtime_ms if official else None,
             flops_g=flops,
             params_m=cx.params_m if cx else None,
-            psnr={s.split: s.psnr for s in report.splits},
+            psnr={s.split: s.psnr for s in splits},
             device=device,
-            scale=manifest.scale if manifest else ruleset.scales[0],
+            scale=scale,
             activations_m=cx.activations_m if cx else None,
-            memory_mb=report.official.memory_mb if report.official else None,
+            memory_mb=official.memory_mb if official else None,
+        )
+
+    @classmethod
+    def from_report(cls, report: Report, ruleset: Ruleset) -> ScoringInputs:
+        """The scoring inputs of a finished report (leaderboards re-rank reports)."""
+        manifest = report.submission.manifest
+        return cls.of(
+            official=report.official,
+            splits=report.splits,
+            complexity=report.complexity,
+            environment=report.environment,
+            scale=manifest.scale if manifest else ruleset.scales[0],
+            ruleset=ruleset,
         )

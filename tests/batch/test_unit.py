@@ -23,32 +23,24 @@ from esr_validator.batch.plot import nice_ticks, scatter_svg
 from esr_validator.batch.state import OutDir
 from esr_validator.batch.tables import csv_text, md_text
 from esr_validator.cli import build_parser, main
-from esr_validator.data import discover
 from esr_validator.errors import EnvironmentProblem, UsageError
-from esr_validator.evaluate import SMOKE_DIR, EvalOptions
 from esr_validator.pipeline import Setup
 from esr_validator.ruleset import load_ruleset
-from esr_validator.runners.local import LocalRunner
 from esr_validator.schemas.report import Report
 from esr_validator.scoring import LeaderboardRow
+from esr_validator.settings import resolve
 from esr_validator.signing import read_report
 from tests import batch_support as bs
+from tests.factories import make_setup
 
 
 @pytest.fixture(scope="module")
 def setup() -> Setup:
-    return Setup(
-        dataset=discover(SMOKE_DIR),
-        smoke=True,
-        ruleset=load_ruleset(),
-        runner=LocalRunner(),
-        unsandboxed_reason="tests",
-        options=EvalOptions(runs=1, stable_runs=1, warmup=0, timeout_s=30),
-    )
+    return make_setup(runs=1, stable_runs=1, warmup=0, timeout=30.0)
 
 
 def _identity(setup: Setup) -> RunIdentity:
-    return RunIdentity.of(setup, runner_facts=setup.runner.describe())
+    return RunIdentity.of(setup)
 
 
 def _run(setup: Setup, subs: Path, out: Path) -> list[str]:
@@ -74,16 +66,17 @@ def test_key_changes_with_what_changes_the_report(setup: Setup) -> None:
     assert key == run_key(_identity(setup), zip_name="a.zip", zip_sha256="0" * 64)
     assert key != run_key(base, zip_name="a.zip", zip_sha256="1" * 64)
     assert key != run_key(base, zip_name="b.zip", zip_sha256="0" * 64)
+    first = setup.dataset
     variants = [
-        replace(setup, options=replace(setup.options, runs=2)),
-        replace(setup, options=replace(setup.options, gpu=0)),
-        replace(setup, ruleset=load_ruleset("ntire2025_esr")),
-        replace(setup, smoke=False),
+        replace(setup, settings=replace(setup.settings, runs=2)),
+        setup.on(0),
+        replace(setup, settings=replace(setup.settings, ruleset=load_ruleset("ntire2025_esr"))),
+        replace(setup, datasets={4: replace(first, smoke=False)}),
     ]
     keys = {run_key(_identity(v), zip_name="a.zip", zip_sha256="0" * 64) for v in variants}
     assert key not in keys and len(keys) == len(variants)
     # Which GPU of the machine ran the job is not part of the key.
-    on_1 = replace(setup, options=replace(setup.options, gpu=1))
+    on_1 = setup.on(1)
     assert run_key(_identity(on_1), zip_name="a.zip", zip_sha256="0" * 64) == run_key(
         _identity(variants[1]), zip_name="a.zip", zip_sha256="0" * 64
     )
@@ -224,6 +217,7 @@ def test_nice_ticks_cover_the_range(lo: float, hi: float) -> None:
 
 def test_batch_command_line() -> None:
     args = build_parser().parse_args(["batch", "subs", "--out", "o", "--executor", "ray"])
-    assert (args.command, args.executor, args.runs) == ("batch", "ray", 5)
+    assert (args.command, args.executor, args.runs) == ("batch", "ray", None)
+    assert resolve(vars(args), command="batch", env={}, gpu=None).runs == 5  # the ruleset's
     assert main(["batch", "subs", "--out", "o", "--ray-address", "x:1"]) == 2  # needs ray
     assert json.dumps(vars(args))  # plain data

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from esr_validator.evaluate import SMOKE_DIR, EvalOptions
+from esr_validator.data import SMOKE_DIR
+from esr_validator.evaluate import EvalOptions
 from esr_validator.runners.base import ProcessOutcome, ProcessSpec
 from esr_validator.runners.local import LocalRunner
 from tests import subs

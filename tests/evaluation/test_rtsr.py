@@ -3,7 +3,6 @@ swapped-weight Y PSNR, and ``validate --ruleset ntire2023_rtsr`` end to end."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import statistics
@@ -16,9 +15,14 @@ import torch.nn.functional as F
 
 from esr_validator.calibration import device_name
 from esr_validator.cli import main
-from esr_validator.commands._setup import eval_options, load_datasets
-from esr_validator.data import DataError, discover, discover_scales, stage_lr
-from esr_validator.evaluate import SMOKE_DIR
+from esr_validator.data import (
+    SMOKE_DIR,
+    DataError,
+    discover,
+    discover_scales,
+    load_datasets,
+    stage_lr,
+)
 from esr_validator.metrics.convert import from_tensor, mod_crop, read_image, to_tensor
 from esr_validator.metrics.psnr import psnr, psnr_y
 from esr_validator.ruleset import load_ruleset
@@ -29,6 +33,7 @@ from esr_validator.schemas.scoring import Calibration
 from esr_validator.schemas.worker import SyntheticSpec
 from esr_validator.scoring import ScoringInputs, published_runtime_ms, score
 from tests import subs
+from tests.factories import make_settings
 
 RTSR_SMOKE = SMOKE_DIR / "rtsr"
 
@@ -120,8 +125,8 @@ def test_scales_of_a_data_dir(tmp_path: Path) -> None:
     shutil.copytree(RTSR_SMOKE / "x3", tmp_path / "plain")
     # A plain HR/ + LR/ folder serves the one scale its images show, never both.
     assert set(discover_scales(tmp_path / "plain", scales=[2, 3])) == {3}
-    datasets, smoke = load_datasets(None, scales=[2, 3])
-    assert smoke and {s: d.root for s, d in datasets.items()} == {
+    datasets = load_datasets(None, scales=[2, 3])
+    assert all(d.smoke for d in datasets.values()) and {s: d.root for s, d in datasets.items()} == {
         2: RTSR_SMOKE / "x2",
         3: RTSR_SMOKE / "x3",
     }
@@ -136,22 +141,8 @@ def test_jpeg_lr_is_staged_as_it_is(tmp_path: Path) -> None:
 
 
 # -- options, worker protocol, scoring ------------------------------------------------------
-def _args(**overrides: object) -> argparse.Namespace:
-    base = dict(
-        runs=5,
-        stable_runs=None,
-        warmup=3,
-        cudnn_benchmark=False,
-        timeout=60.0,
-        ssim=False,
-        synthetic_passes=None,
-        synthetic_warmup=None,
-    )
-    return argparse.Namespace(**(base | overrides))
-
-
 def test_options_follow_the_ruleset() -> None:
-    rtsr = eval_options(_args(), None, load_ruleset("ntire2023_rtsr"))
+    rtsr = make_settings(ruleset="ntire2023_rtsr")
     assert rtsr.synthetic is not None
     assert (rtsr.synthetic.warmup, rtsr.synthetic.passes, rtsr.synthetic.precision) == (
         50,
@@ -162,11 +153,9 @@ def test_options_follow_the_ruleset() -> None:
     assert (rtsr.border, rtsr.psnr_y) == (0, "bt601_swapped_rb")
     spec = rtsr.synthetic.spec(3)
     assert (spec.height, spec.width) == (720, 1280)
-    short = eval_options(
-        _args(synthetic_passes=3, synthetic_warmup=0), None, load_ruleset("ntire2023_rtsr")
-    )
+    short = make_settings(ruleset="ntire2023_rtsr", synthetic_passes=3, synthetic_warmup=0)
     assert short.synthetic and (short.synthetic.warmup, short.synthetic.passes) == (0, 3)
-    esr = eval_options(_args(), None, load_ruleset("ntire2024_esr"))
+    esr = make_settings(ruleset="ntire2024_esr")
     assert esr.synthetic is None and (esr.border, esr.psnr_y) == (4, "off")
 
 
@@ -216,7 +205,7 @@ def test_rtsr_submission_is_evaluated_and_scored(
     if scale == 3:  # x3 through --data-dir (a plain HR/ + LR/ copy), and calibrated
         data = Path(shutil.copytree(data, tmp_path / "data"))
         extra += ["--data-dir", str(data), "--calibrate"]
-        monkeypatch.setattr("esr_validator.commands.validate.calibrate_on", _fake_calibration)
+        monkeypatch.setattr("esr_validator.calibration.calibrate_on", _fake_calibration)
     report = _validate(capsys, _zip(tmp_path, scale), *extra)
 
     assert report.status == "evaluated", report.findings

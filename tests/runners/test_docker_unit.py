@@ -11,6 +11,7 @@ import pytest
 from esr_validator.errors import EnvironmentProblem, UsageError
 from esr_validator.runners import _outdir, image, select
 from esr_validator.runners.base import Mount, ProcessSpec
+from esr_validator.settings import resolve
 
 docker = pytest.importorskip("docker")
 
@@ -190,7 +191,7 @@ class _Fake:
 
 def test_select_local_requested(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(select, "_local", _Fake)
-    chosen = select.select_runner(None, env={"RUNNER": "local"})
+    chosen = select.select_runner(resolve({}, env={"RUNNER": "local"}, gpu=None).runner)
     assert isinstance(chosen.runner, _Fake) and "requested" in (chosen.unsandboxed_reason or "")
 
 
@@ -202,25 +203,28 @@ def test_select_auto_falls_back_loudly(
 
     monkeypatch.setattr(select, "_docker", no_engine)
     monkeypatch.setattr(select, "_local", _Fake)
-    chosen = select.select_runner("auto", env={})
+    chosen = select.select_runner("auto")
     assert isinstance(chosen.runner, _Fake)
     assert "no Docker engine answers" in (chosen.unsandboxed_reason or "")
     assert "unsandboxed" in caplog.text
     with pytest.raises(EnvironmentProblem):  # asked for docker: no silent fallback
-        select.select_runner("docker", env={})
+        select.select_runner("docker")
     with pytest.raises(EnvironmentProblem):  # CI that set up docker: no fallback either
-        select.select_runner("auto", env={"ESR_REQUIRE_DOCKER": "1"})
+        select.select_runner("auto", require_docker=True)
+    settings = resolve({}, env={"ESR_REQUIRE": "docker,browser"}, gpu=None)
+    with pytest.raises(EnvironmentProblem):  # the setting comes from ESR_REQUIRE
+        select.select_runner(settings.runner, require_docker=settings.require_docker)
 
 
 def test_select_docker_when_available(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(select, "_docker", lambda variant, *, build: _Fake())
-    chosen = select.select_runner(None, env={})
+    chosen = select.select_runner(None)
     assert isinstance(chosen.runner, _Fake) and chosen.unsandboxed_reason is None
 
 
 def test_select_rejects_unknown() -> None:
     with pytest.raises(UsageError):
-        select.select_runner("podman", env={})
+        select.select_runner("podman")
 
 
 def test_output_copy_skips_links_and_fifos(tmp_path: Path) -> None:

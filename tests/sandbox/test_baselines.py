@@ -2,7 +2,8 @@
 
 Published figures come from the organisers' repositories and reports (see each module's
 docstring). Counts use the validator's own counters (``esr_validator.sandbox.complexity``):
-real fvcore for 2024-2026 and the 2022 hook counter for IMDN/RTSRN, on a 1x3x256x256 input unless stated.
+real fvcore for 2024-2026 and the 2022 hook counter for IMDN/RTSRN, on a 1x3x256x256 input
+unless stated.
 """
 
 from __future__ import annotations

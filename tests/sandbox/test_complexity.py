@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from esr_validator.checks import significant_unsupported
 from esr_validator.sandbox.complexity import (
     activations_and_convs,
     count_params,
@@ -13,7 +14,6 @@ from esr_validator.sandbox.complexity import (
     input_dependent,
     legacy_flops,
     make_input,
-    significant_unsupported,
 )
 
 torch.set_num_threads(1)

@@ -1,17 +1,41 @@
-"""Findings drawn from the worker's result and the scorer's output (trusted side)."""
+"""Checks: the findings drawn from measurements and from how a sandboxed process ended."""
 
 from __future__ import annotations
 
 from esr_validator.codes import finding
+from esr_validator.figures import Measurements
 from esr_validator.runners.base import ProcessOutcome
-from esr_validator.sandbox.complexity import significant_unsupported
 from esr_validator.schemas.findings import Finding
-from esr_validator.schemas.report import ComplexityFigures, FigureSet, SplitFigures
+from esr_validator.schemas.manifest import Manifest
+from esr_validator.schemas.report import FigureSet, SplitFigures
 from esr_validator.schemas.scorer import ImageScore
-from esr_validator.schemas.worker import Complexity, ImageTiming
+from esr_validator.schemas.worker import Complexity, ImageTiming, WorkerResult
 
 # A model whose raw output leaves [-50 %, 150 %] of data_range is almost surely mis-scaled.
 RANGE_SLACK = 0.5
+
+# Ops fvcore lists as unsupported although the official rules price them at 0 anyway
+# (element-wise arithmetic, activations, shuffles, cheap reductions): listing them says
+# nothing about an under-count. Convolution variants, matmuls, FFTs, bicubic upsampling
+# and unknown custom ops remain significant.
+ZERO_COST_OPS = frozenset(
+    f"aten::{name}{suffix}"
+    for name in (
+        "add", "sub", "rsub", "mul", "div", "neg", "abs", "pow", "sqrt", "rsqrt", "exp",
+        "log", "clamp", "clamp_min", "clamp_max", "minimum", "maximum", "where",
+        "gelu", "silu", "sigmoid", "tanh", "hardtanh", "hardswish", "hardsigmoid",
+        "leaky_relu", "elu", "prelu", "softplus", "mish", "relu6",
+        "pixel_shuffle", "pixel_unshuffle", "repeat_interleave", "repeat", "roll",
+        "mean", "sum", "amax", "amin", "var", "std", "softmax", "sort", "topk",
+        "fill", "zero", "zeros_like", "ones_like", "rand_like", "randn_like",
+    )
+    for suffix in ("", "_")
+)  # fmt: skip
+
+
+def significant_unsupported(unsupported: dict[str, int]) -> dict[str, int]:
+    """The unsupported ops that may hide real compute (see ``ZERO_COST_OPS``)."""
+    return {op: n for op, n in unsupported.items() if op not in ZERO_COST_OPS}
 
 
 def _examples(names: list[str]) -> str:
@@ -77,23 +101,6 @@ def psnr_findings(splits: list[SplitFigures], *, data_range: float) -> list[Find
     return out
 
 
-def complexity_figures(c: Complexity, *, size: int) -> ComplexityFigures:
-    return ComplexityFigures(
-        params=c.params,
-        params_m=c.params / 1e6,
-        params_before_inference=c.params_before_inference,
-        flops=c.flops,
-        flops_g=c.flops / 1e9,
-        flops_legacy_g=c.flops_legacy / 1e9 if c.flops_legacy is not None else None,
-        unsupported_ops=c.unsupported_ops,
-        activations=c.activations,
-        activations_m=c.activations / 1e6,
-        conv_count=c.conv_count,
-        input_dependent=c.input_dependent,
-        input_size=size,
-    )
-
-
 def complexity_findings(c: Complexity) -> list[Finding]:
     out: list[Finding] = []
     significant = significant_unsupported(c.unsupported_ops)
@@ -141,3 +148,17 @@ def process_findings(outcome: ProcessOutcome, *, role: str) -> list[Finding]:
     if outcome.signal is not None:
         return [finding("worker-killed", f"the {role} died from signal {outcome.signal}. {tail}")]
     return [finding("worker-crashed", f"the {role} exited with code {outcome.exit_code}. {tail}")]
+
+
+def measurement_findings(
+    measured: Measurements, result: WorkerResult, scores: list[ImageScore], manifest: Manifest
+) -> list[Finding]:
+    """Every check of an evaluated run's measurements, in report order."""
+    found = output_findings(
+        result.images, scores, data_range=manifest.data_range, scale=manifest.scale
+    )
+    found += psnr_findings(measured.splits, data_range=manifest.data_range)
+    found += timing_findings(measured.stable)
+    if result.complexity is not None:
+        found += complexity_findings(result.complexity)
+    return found

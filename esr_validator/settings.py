@@ -1,0 +1,284 @@
+"""Every option of a run, resolved once into one frozen :class:`Settings`.
+
+The order is fixed: built-in defaults, then the command's profile (``pr`` is a quick check),
+then the ruleset (its runs, its synthetic protocol, its PSNR convention, its FLOPs counter),
+then the environment, then the command line. Nothing downstream re-reads an argument or an
+environment variable: the worker config, the report's run options and a batch's resume
+identity are all derived from the one object (:meth:`Settings.eval_options`,
+:meth:`Settings.run_options`, :meth:`Settings.identity`).
+
+Every command and the Ray node call :func:`resolve` the same way; the node receives the
+driver's ``Settings`` itself.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from esr_validator.errors import UsageError
+from esr_validator.schemas.report import RunOptions
+from esr_validator.schemas.ruleset import Ruleset, Timing
+from esr_validator.schemas.worker import MAX_PASSES, SyntheticPrecision, SyntheticSpec
+
+RunnerChoice = Literal["auto", "docker", "local"]
+
+# The environment variables the validator reads, all of them, here and nowhere else.
+ENV_RUNNER = "RUNNER"  # the Makefile's knob: auto, docker or local
+ENV_REQUIRE = "ESR_REQUIRE"  # comma list; "docker" turns auto's fallback into an error
+ENV_REQUIRE_DOCKER = "ESR_REQUIRE_DOCKER"  # older spelling of ESR_REQUIRE=docker
+ENV_TRACEBACK = "ESR_TRACEBACK"
+ENV_OMP = "OMP_NUM_THREADS"  # handed to the timed worker; Ray nodes receive the driver's
+
+DEFAULTS: dict[str, Any] = {
+    "ruleset": "ntire2024_esr",
+    "runs": 5,
+    "stable_runs": None,  # None: as many as ``runs``
+    "warmup": 3,
+    "device": "auto",
+    "cudnn_benchmark": False,
+    "timeout": 1800.0,
+    "ssim": False,
+    "data_dir": None,
+    "runner": "auto",
+    "synthetic_warmup": None,
+    "synthetic_passes": None,
+}
+# A command's own defaults, applied after the built-in ones and before the ruleset's:
+# the ruleset's runs do not override a profile that asks for a quick check.
+PROFILES: dict[str, dict[str, Any]] = {
+    # On a hosted CI machine the throw-away virtual machine is the isolation; a self-hosted
+    # runner must ask for --runner docker (see docs/github.md).
+    "pr": {"runs": 1, "warmup": 1, "timeout": 900.0, "device": "cpu", "runner": "local"},
+}
+_PROFILE_LOCKED = {"pr": {"runs"}}
+
+
+@dataclass(frozen=True)
+class SyntheticOptions:
+    """The ruleset's synthetic runtime protocol, with ``warmup`` and ``passes`` as run here."""
+
+    output_size: tuple[int, int]
+    warmup: int
+    passes: int
+    precision: SyntheticPrecision
+    cudnn_benchmark: bool
+    no_grad: bool = True
+
+    def spec(self, scale: int) -> SyntheticSpec:
+        height, width = (side // scale for side in self.output_size)
+        return SyntheticSpec(
+            height=height,
+            width=width,
+            warmup=self.warmup,
+            passes=self.passes,
+            precision=self.precision,
+            cudnn_benchmark=self.cudnn_benchmark,
+            no_grad=self.no_grad,
+        )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """One run's options. ``gpu`` is the CUDA index timed on, None for the CPU."""
+
+    ruleset: Ruleset
+    runs: int
+    stable_runs: int
+    warmup: int
+    gpu: int | None
+    cudnn_benchmark: bool
+    timeout_s: float
+    ssim: bool
+    synthetic: SyntheticOptions | None
+    data_dir: Path | None
+    runner: RunnerChoice
+    require_docker: bool
+    omp_threads: str | None = None
+    threads: int | None = None
+
+    # Read from the ruleset, never copied.
+    @property
+    def border(self) -> int:
+        return self.ruleset.psnr.border
+
+    @property
+    def psnr_y(self) -> str:
+        return self.ruleset.psnr.y_channel
+
+    @property
+    def legacy_flops(self) -> bool:
+        return self.ruleset.flops_counter == "legacy"
+
+    @property
+    def device(self) -> str:
+        return "cpu" if self.gpu is None else f"cuda:{self.gpu}"
+
+    def on(self, gpu: int | None) -> Settings:
+        """The same settings timed on another device (a batch slot, a Ray task's GPU)."""
+        return replace(self, gpu=gpu)
+
+    def eval_options(self) -> EvalOptions:
+        from esr_validator.evaluate import EvalOptions
+
+        return EvalOptions(
+            runs=self.runs,
+            stable_runs=self.stable_runs,
+            warmup=self.warmup,
+            gpu=self.gpu,
+            cudnn_benchmark=self.cudnn_benchmark,
+            timeout_s=self.timeout_s,
+            ssim=self.ssim,
+            legacy_flops=self.legacy_flops,
+            threads=self.threads,
+            synthetic=self.synthetic,
+            border=self.border,
+            psnr_y=self.ruleset.psnr.y_channel,
+        )
+
+    def run_options(self) -> RunOptions:
+        """What the report records of these settings."""
+        psnr_y = self.ruleset.psnr.y_channel
+        return RunOptions(
+            runs=self.runs,
+            stable_runs=self.stable_runs,
+            warmup=self.warmup,
+            device=self.device,
+            cudnn_benchmark=self.cudnn_benchmark,
+            timeout_s=self.timeout_s,
+            ruleset=self.ruleset.name,
+            timing="synthetic" if self.synthetic else "dataset",
+            psnr_border=self.border,
+            psnr_y="bt601" if psnr_y == "off" and self.ssim else psnr_y,
+        )
+
+    def identity(self) -> dict[str, Any]:
+        """The options part of a batch's resume key: everything that can change a report.
+
+        Which GPU ran a job is left out (any free one may take it); whether it was a GPU is in.
+        """
+        options = asdict(self.eval_options())
+        options.pop("gpu")
+        options.pop("device", None)
+        options["device"] = "cpu" if self.gpu is None else "cuda"
+        return options
+
+
+if False:  # pragma: no cover - typing only, without importing the evaluation at start-up
+    from esr_validator.evaluate import EvalOptions
+
+
+def _given(cli: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in cli.items() if v is not None}
+
+
+def _runner(value: str) -> RunnerChoice:
+    choice = value.strip().lower()
+    if choice not in ("auto", "docker", "local"):
+        raise UsageError(
+            f"unknown runner {value!r}", hint="choose auto, docker or local (--runner or RUNNER)"
+        )
+    return choice  # type: ignore[return-value]
+
+
+def parse_device(value: str) -> int | None:
+    """``auto``, ``cpu``, ``cuda`` or ``cuda:N`` → the GPU index, None for the CPU."""
+    if value == "auto":
+        import torch
+
+        return 0 if torch.cuda.is_available() else None
+    if value == "cpu":
+        return None
+    name, _, index = value.partition(":")
+    if name != "cuda" or (index and not index.isdigit()):
+        raise UsageError(f"--device {value}: expected auto, cpu, cuda or cuda:N")
+    return int(index or 0)
+
+
+def _synthetic(timing: Timing, warmup: int | None, passes: int | None) -> SyntheticOptions | None:
+    """The ruleset's synthetic protocol; ``--synthetic-warmup/-passes`` shorten it (tests,
+    CPU runs), and the report then says it did not run as published."""
+    if timing.input != "synthetic":
+        return None
+    assert timing.output_size is not None and timing.timed_passes is not None  # schema
+    if timing.precision == "int8":
+        raise UsageError("the synthetic protocol cannot time int8")
+    warmup = timing.warmup if warmup is None else warmup
+    passes = timing.timed_passes if passes is None else passes
+    if not 0 <= warmup <= MAX_PASSES or not 1 <= passes <= MAX_PASSES:
+        raise UsageError(
+            f"--synthetic-warmup must be 0-{MAX_PASSES}, --synthetic-passes 1-{MAX_PASSES}"
+        )
+    return SyntheticOptions(
+        output_size=timing.output_size,
+        warmup=warmup,
+        passes=passes,
+        precision=timing.precision,
+        cudnn_benchmark=timing.cudnn_benchmark,
+        no_grad=timing.no_grad,
+    )
+
+
+def required(env: Mapping[str, str]) -> set[str]:
+    """The components ``ESR_REQUIRE`` names (``all``: every one)."""
+    names = {n.strip() for n in env.get(ENV_REQUIRE, "").split(",") if n.strip()}
+    if env.get(ENV_REQUIRE_DOCKER) == "1":
+        names.add("docker")
+    return names
+
+
+def traceback_wanted(flag: bool, env: Mapping[str, str] | None = None) -> bool:
+    env = os.environ if env is None else env
+    return flag or env.get(ENV_TRACEBACK) == "1"
+
+
+def resolve(
+    cli: Mapping[str, Any],
+    *,
+    command: str = "validate",
+    env: Mapping[str, str] | None = None,
+    gpu: int | Literal["resolve"] | None = "resolve",
+) -> Settings:
+    """Resolve ``cli`` (argparse's namespace as a mapping; None means "not given").
+
+    ``gpu`` skips the device resolution when the caller has already chosen the device
+    (a batch picks its slots itself).
+    """
+    from esr_validator.ruleset import load_ruleset
+
+    env = os.environ if env is None else env
+    profile = PROFILES.get(command, {})
+    given = _given(cli)
+    values = {**DEFAULTS, **profile}
+    ruleset = load_ruleset(given.get("ruleset", values["ruleset"]))
+    if "runs" not in _PROFILE_LOCKED.get(command, set()):
+        values["runs"] = ruleset.timing.runs
+    if env.get(ENV_RUNNER):
+        values["runner"] = env[ENV_RUNNER]
+    values.update(given)
+    runs, stable = int(values["runs"]), values["stable_runs"]
+    if not 1 <= runs <= 50:
+        raise UsageError("--runs must be between 1 and 50")
+    if stable is not None and not 0 <= stable <= 50:
+        raise UsageError("--stable-runs must be between 0 and 50")
+    data_dir = values["data_dir"]
+    return Settings(
+        ruleset=ruleset,
+        runs=runs,
+        stable_runs=runs if stable is None else int(stable),
+        warmup=int(values["warmup"]),
+        gpu=parse_device(str(values["device"])) if gpu == "resolve" else gpu,
+        cudnn_benchmark=bool(values["cudnn_benchmark"]),
+        timeout_s=float(values["timeout"]),
+        ssim=bool(values["ssim"]),
+        synthetic=_synthetic(
+            ruleset.timing, values["synthetic_warmup"], values["synthetic_passes"]
+        ),
+        data_dir=Path(data_dir).resolve() if data_dir else None,
+        runner=_runner(str(values["runner"])),
+        require_docker="docker" in required(env) or "all" in required(env),
+        omp_threads=env.get(ENV_OMP),
+    )
