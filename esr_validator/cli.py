@@ -13,11 +13,11 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from esr_validator import __version__
+from esr_validator import __version__, reporters
 from esr_validator.errors import EXIT_INTERRUPTED, EXIT_USAGE, ValidatorError
 from esr_validator.settings import traceback_wanted
 
-FORMATS = ("text", "json")
+FORMATS = reporters.FORMATS  # every command draws its result with any registered reporter
 
 
 def _add_check(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -124,6 +124,7 @@ def _add_batch(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--ray-num-gpus", type=int, help="GPUs of a Ray started here (testing)")
     p.add_argument("--ray-num-cpus", type=int, help="CPUs of a Ray started here")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--format", choices=FORMATS, default="text")
     p.set_defaults(command="batch")
 
 
@@ -132,7 +133,7 @@ def _add_pr(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--repo", required=True, help="checkout of the challenge repository")
     p.add_argument("--base", required=True, help="the pull request's base commit")
     p.add_argument("--out", help="write the zips, reports, pr.json and summary.md here")
-    p.add_argument("--format", choices=(*FORMATS, "github"), default="text")
+    p.add_argument("--format", choices=FORMATS, default="text")
     p.add_argument("--device", help="cpu, cuda or cuda:N (default cpu)")
     _add_evaluation_args(p)
     p.set_defaults(command="pr")

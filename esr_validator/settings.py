@@ -32,6 +32,8 @@ ENV_REQUIRE = "ESR_REQUIRE"  # comma list; "docker" turns auto's fallback into a
 ENV_REQUIRE_DOCKER = "ESR_REQUIRE_DOCKER"  # older spelling of ESR_REQUIRE=docker
 ENV_TRACEBACK = "ESR_TRACEBACK"
 ENV_OMP = "OMP_NUM_THREADS"  # handed to the timed worker; Ray nodes receive the driver's
+ENV_GITHUB_ACTIONS = "GITHUB_ACTIONS"  # "true" inside a GitHub Actions job
+ENV_STEP_SUMMARY = "GITHUB_STEP_SUMMARY"  # the job summary file GitHub renders
 
 DEFAULTS: dict[str, Any] = {
     "ruleset": "ntire2024_esr",
@@ -228,6 +230,14 @@ def required(env: Mapping[str, str]) -> set[str]:
     if env.get(ENV_REQUIRE_DOCKER) == "1":
         names.add("docker")
     return names
+
+
+def in_github_actions(env: Mapping[str, str] | None = None) -> bool:
+    return (os.environ if env is None else env).get(ENV_GITHUB_ACTIONS) == "true"
+
+
+def step_summary_path(env: Mapping[str, str] | None = None) -> str | None:
+    return (os.environ if env is None else env).get(ENV_STEP_SUMMARY) or None
 
 
 def traceback_wanted(flag: bool, env: Mapping[str, str] | None = None) -> bool:

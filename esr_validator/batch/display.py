@@ -7,7 +7,6 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from rich.console import Console
 from rich.progress import (
@@ -20,16 +19,12 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from esr_validator.reporters.base import BatchEntry
+
 UNDONE = "undone"
 
 
-@dataclass(frozen=True)
-class Outcome:
-    name: str
-    category: str  # "ok", a failure category, or "undone"
-    status: str  # the report's status, or "undone"
-    new: bool  # validated in this run (False: an earlier run's report was kept)
-    message: str = ""
+Outcome = BatchEntry  # one submission's outcome, as the reporters draw it
 
 
 class Display:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from esr_validator.batch.display import Display, summary_table
+from esr_validator import reporters
+from esr_validator.batch.display import Display
 from esr_validator.batch.driver import BatchResult, run_batch
 from esr_validator.batch.events import Executor
 from esr_validator.batch.keys import RunIdentity
@@ -90,14 +91,11 @@ def execute(args: argparse.Namespace, console: Console) -> BatchResult:
 
 
 def run(args: argparse.Namespace) -> int:
-    console = Console()
+    console = Console(stderr=args.format != "text")
     if args.executor == "local" and (args.ray_address or args.ray_num_gpus is not None):
         raise UsageError("--ray-address and --ray-num-gpus need --executor ray")
     result = execute(args, console)
-    console.print(summary_table(result.outcomes))
-    out = Path(args.out)
-    for name in ("leaderboard.html", "leaderboard.md", "leaderboard.csv"):
-        console.print(f"{out / name}", highlight=False)
+    reporters.get(args.format)().batch(reporters.BatchResult(result.outcomes, Path(args.out)))
     if result.undone:
         console.print(f"{result.undone} submission(s) undone: rerun the same command to retry")
         return EXIT_ENVIRONMENT

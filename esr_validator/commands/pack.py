@@ -13,7 +13,7 @@ from rich.console import Console
 from esr_validator.errors import EXIT_FINDINGS, EXIT_OK, InputError, UsageError
 from esr_validator.intake.check import run_intake
 from esr_validator.pack import write_submission
-from esr_validator.render import print_findings
+from esr_validator.reporters.text import print_findings
 from esr_validator.schemas.manifest import Manifest
 
 

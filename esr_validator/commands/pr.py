@@ -11,27 +11,23 @@ code: 0 without error findings, 1 with any (the action fails the job on 1).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import TextIO
 
-from rich.console import Console
-
-from esr_validator import __version__
+from esr_validator import __version__, reporters
 from esr_validator.errors import EXIT_FINDINGS, EXIT_OK, InputError
 from esr_validator.github import annotations as gh
 from esr_validator.github.assemble import Assembly, assemble
 from esr_validator.github.gitdiff import pr_diff
 from esr_validator.github.pr import group_changes, locate, other_files_note
-from esr_validator.github.summary import append_summary, located, render
+from esr_validator.github.summary import render
 from esr_validator.pipeline import Setup, prepare, validate_zip
-from esr_validator.render import dump_json, print_findings, print_report
+from esr_validator.reporters.text import dump_json
 from esr_validator.schemas.findings import has_errors
 from esr_validator.schemas.pr import PrCheck, TeamCheck
 from esr_validator.schemas.report import Report
-from esr_validator.settings import resolve
+from esr_validator.settings import in_github_actions, resolve
 
 
 def _setup(args: argparse.Namespace) -> Setup:
@@ -64,43 +60,14 @@ def _team(asm: Assembly, report: Report | None, out: Path | None) -> TeamCheck:
     )
 
 
-def _print_team(console: Console, team: TeamCheck, report: Report | None) -> None:
-    console.rule(f"{team.team}: {', '.join(team.changed + team.deleted)}")
-    if report is not None:
-        print_report(console, report.model_copy(update={"findings": team.findings}))
-    else:
-        print_findings(console, team.findings, subject=team.team)
-
-
-def _print_text(check: PrCheck, reports: dict[str, Report], out: TextIO, *, github: bool) -> None:
-    console = Console(file=out, width=120 if github else None, soft_wrap=False)
-    if not check.teams and not check.findings:
-        console.print("no files under models/, model_zoo/ or submissions/ changed")
-    for team in check.teams:
-        if github:
-            title = f"{team.team}: {'pass' if team.ok else 'FAIL'}"
-            with gh.group(title, out), gh.commands_stopped(out):
-                _print_team(console, team, reports.get(team.team))
-        else:
-            _print_team(console, team, reports.get(team.team))
-    if check.findings:
-        print_findings(console, check.findings, subject="files that belong to no team")
-
-
 def _emit(check: PrCheck, reports: dict[str, Report], fmt: str) -> None:
     out = sys.stdout
-    if fmt == "json":
-        out.write(dump_json(check.model_dump(mode="json")) + "\n")
-    elif fmt == "github":
-        # Submission text is printed only with workflow commands stopped, or escaped.
-        _print_text(check, reports, out, github=True)
-        left_out = gh.write_annotations(located(check), out)
-        append_summary(check, left_out=left_out)
-    elif os.environ.get("GITHUB_ACTIONS") == "true":
+    if fmt == "text" and in_github_actions():
+        # Submission text in a job log is printed only with workflow commands stopped.
         with gh.commands_stopped(out):
-            _print_text(check, reports, out, github=False)
+            reporters.get(fmt)(out).pr(check, reports)
     else:
-        _print_text(check, reports, out, github=False)
+        reporters.get(fmt)(out).pr(check, reports)
     out.flush()
 
 

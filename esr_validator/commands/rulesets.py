@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from esr_validator.errors import EXIT_OK
-from esr_validator.render import dump_json
+from esr_validator.reporters.text import dump_json
 from esr_validator.ruleset import DEFAULT_RULESET, list_rulesets, load_ruleset
 from esr_validator.schemas.ruleset import Ruleset
 

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import sys
 from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from esr_validator import reporters
 from esr_validator.errors import EXIT_FINDINGS, EXIT_OK, InputError
 from esr_validator.pipeline import Setup, prepare, validate_zip
-from esr_validator.render import dump_json, print_report
 from esr_validator.schemas.report import Report
 from esr_validator.settings import resolve
 
@@ -69,15 +68,12 @@ def run(args: argparse.Namespace) -> int:
     zip_path = Path(args.zip)
     if not zip_path.is_file():
         raise InputError(f"{zip_path} does not exist or is not a file")
-    console = Console(stderr=args.format == "json")
+    console = Console(stderr=args.format != "text")
     setup = prepare(resolve(vars(args), command="validate"))
     if args.calibrate:
         setup = _calibrated(setup, console)
     show = not args.no_progress and args.format == "text" and console.is_terminal
     report = _run_with_progress(zip_path, setup, show, console)
-    if args.format == "json":
-        sys.stdout.write(dump_json(report.model_dump(mode="json")) + "\n")
-    else:
-        print_report(console, report)
+    reporters.get(args.format)().report(report)
     _write(report, args, console)
     return EXIT_OK if report.ok else EXIT_FINDINGS

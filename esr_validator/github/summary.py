@@ -9,7 +9,6 @@ message cannot add links, images or markup to the page.
 from __future__ import annotations
 
 import html
-import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -18,6 +17,7 @@ from esr_validator.codes import code_of
 from esr_validator.github.annotations import Located
 from esr_validator.schemas.findings import Finding, Severity
 from esr_validator.schemas.pr import PrCheck, TeamCheck
+from esr_validator.settings import step_summary_path
 
 STEP_SUMMARY_LIMIT = 1024 * 1024
 MARGIN = 4096  # room for what GitHub counts differently, and for a later step's note
@@ -172,7 +172,7 @@ def render(check: PrCheck, *, budget: int = STEP_SUMMARY_LIMIT - MARGIN, left_ou
 def append_summary(check: PrCheck, *, left_out: int = 0, path: str | None = None) -> str | None:
     """Append the summary to ``$GITHUB_STEP_SUMMARY`` (or ``path``), within what is left of
     the step's budget; return the text written, or None when there is no summary file."""
-    target = path or os.environ.get("GITHUB_STEP_SUMMARY")
+    target = path or step_summary_path()
     if not target:
         return None
     file = Path(target)

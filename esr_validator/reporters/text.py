@@ -1,4 +1,4 @@
-"""Reporters: draw findings (and later whole reports) for a person or a machine."""
+"""The text reporter's drawing: rich tables of findings and metrics, for a person at a terminal."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from esr_validator.reporters.base import BatchResult, CheckResult, Reporter
 from esr_validator.schemas.findings import Finding, Severity
+from esr_validator.schemas.pr import PrCheck, TeamCheck
 from esr_validator.schemas.report import Report
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
@@ -144,3 +146,46 @@ def print_report(console: Console, report: Report) -> None:
     if report.runner is not None and not report.runner.sandboxed:
         console.print("[bold yellow]NOT SANDBOXED:[/] the model ran as a plain local process")
     print_findings(console, report.findings, subject=report.submission.zip_name)
+
+
+def _print_team(console: Console, team: TeamCheck, report: Report | None) -> None:
+    console.rule(f"{team.team}: {', '.join(team.changed + team.deleted)}")
+    if report is not None:
+        print_report(console, report.model_copy(update={"findings": team.findings}))
+    else:
+        print_findings(console, team.findings, subject=team.team)
+
+
+def print_pr(console: Console, check: PrCheck, reports: dict[str, Report]) -> None:
+    if not check.teams and not check.findings:
+        console.print("no files under models/, model_zoo/ or submissions/ changed")
+    for team in check.teams:
+        _print_team(console, team, reports.get(team.team))
+    if check.findings:
+        print_findings(console, check.findings, subject="files that belong to no team")
+
+
+class TextReporter(Reporter):
+    """Rich tables for a person at a terminal."""
+
+    name = "text"
+
+    def _console(self) -> Console:
+        return Console(file=self.out)
+
+    def check(self, result: CheckResult) -> None:
+        print_findings(self._console(), result.findings, subject=result.zip_name)
+
+    def report(self, report: Report) -> None:
+        print_report(self._console(), report)
+
+    def pr(self, check: PrCheck, reports: dict[str, Report]) -> None:
+        print_pr(self._console(), check, reports)
+
+    def batch(self, result: BatchResult) -> None:
+        from esr_validator.batch.display import summary_table
+
+        console = self._console()
+        console.print(summary_table(result.entries))
+        for name in ("leaderboard.html", "leaderboard.md", "leaderboard.csv"):
+            console.print(f"{result.out_dir / name}", highlight=False)
