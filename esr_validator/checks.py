@@ -5,10 +5,10 @@ from __future__ import annotations
 from esr_validator.codes import finding
 from esr_validator.figures import Measurements
 from esr_validator.runners.base import ProcessOutcome
+from esr_validator.schemas.fidelity import ImageScore
 from esr_validator.schemas.findings import Finding
 from esr_validator.schemas.manifest import Manifest
 from esr_validator.schemas.report import FigureSet, SplitFigures
-from esr_validator.schemas.scorer import ImageScore
 from esr_validator.schemas.worker import Complexity, ImageTiming, WorkerResult
 
 # A model whose raw output leaves [-50 %, 150 %] of data_range is almost surely mis-scaled.

@@ -20,17 +20,17 @@ from pydantic import ValidationError
 from esr_validator.checks import process_findings
 from esr_validator.codes import finding
 from esr_validator.data import Dataset
+from esr_validator.fidelity import measure_fidelity
 from esr_validator.intake.check import Intake
 from esr_validator.runners.base import Mount, ProcessSpec, Runner
+from esr_validator.schemas.fidelity import ScoreItem, ScoreOutput, ScoreRequest
 from esr_validator.schemas.findings import Finding
 from esr_validator.schemas.report import DatasetInfo, SplitData
 from esr_validator.schemas.ruleset import YChannel
-from esr_validator.schemas.scorer import ScoreItem, ScoreOutput, ScoreRequest
 from esr_validator.schemas.worker import (
     WorkerConfig,
     WorkerResult,
 )
-from esr_validator.scorer import score
 from esr_validator.settings import SyntheticOptions
 
 MAX_RESULT_BYTES = 16 << 20
@@ -239,13 +239,13 @@ class Evaluation:
             items=self._score_items(result),
         )
         if not self.runner.sandboxed:
-            return score(request), []
+            return measure_fidelity(request), []
         box.host.mkdir()
         box.host.chmod(0o777)  # the scorer container runs as an unprivileged user too
         (box.host / "request.json").write_text(request.model_dump_json())
         spec = ProcessSpec(
             role="scorer",
-            module="esr_validator.scorer",
+            module="esr_validator.fidelity",
             args=(f"{view(box)}/request.json",),
             mounts=(hr, lr, sr, box),
             timeout_s=self.options.timeout_s,

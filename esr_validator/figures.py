@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from esr_validator.schemas.fidelity import ImageScore
 from esr_validator.schemas.report import (
     ComplexityFigures,
     FigureSet,
@@ -21,7 +22,6 @@ from esr_validator.schemas.report import (
     SplitFigures,
     SyntheticFigures,
 )
-from esr_validator.schemas.scorer import ImageScore
 from esr_validator.schemas.worker import (
     Complexity,
     Environment,

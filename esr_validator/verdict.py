@@ -29,7 +29,7 @@ class Verdict:
 def protocol_findings(
     measured: Measurements, ruleset: Ruleset, manifest: Manifest
 ) -> list[Finding]:
-    """ESR704 when the runtime was not measured by ``ruleset``'s own protocol."""
+    """``timing-protocol-deviation`` when the runtime was not measured by the ruleset's protocol."""
     t, s = ruleset.timing, measured.synthetic
     changed: list[str] = []
     if t.input == "dataset" and s is not None:

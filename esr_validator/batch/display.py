@@ -5,8 +5,6 @@ line per finished one, and the summary table drawn from the same outcomes as the
 from __future__ import annotations
 
 import threading
-from collections import Counter
-from collections.abc import Sequence
 
 from rich.console import Console
 from rich.progress import (
@@ -17,12 +15,8 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
-from rich.table import Table
 
-from esr_validator.reporters.base import BatchEntry
-
-UNDONE = "undone"
-
+from esr_validator.reporters.base import UNDONE, BatchEntry
 
 Outcome = BatchEntry  # one submission's outcome, as the reporters draw it
 
@@ -86,34 +80,3 @@ class Display:
             no_wrap=True,
             overflow="ellipsis",
         )
-
-
-def summary_table(outcomes: Sequence[Outcome]) -> Table:
-    total = Counter(o.category for o in outcomes)
-    new = Counter(o.category for o in outcomes if o.new)
-    table = Table(title="batch summary", title_justify="left")
-    table.add_column("outcome")
-    table.add_column("submissions", justify="right")
-    table.add_column("validated now", justify="right")
-    table.add_column("from earlier runs", justify="right")
-    order = [
-        "ok",
-        "below_gate",
-        "bad_output",
-        "invalid_package",
-        "crashed",
-        "timeout",
-        "out_of_memory",
-        UNDONE,
-    ]
-    for category in sorted(total, key=lambda c: (order.index(c) if c in order else 99, c)):
-        earlier = total[category] - new[category] if category != UNDONE else 0
-        table.add_row(category, str(total[category]), str(new[category]), str(earlier))
-    table.add_row(
-        "all",
-        str(len(outcomes)),
-        str(sum(new.values())),
-        str(len(outcomes) - sum(new.values()) - total[UNDONE]),
-        style="bold",
-    )
-    return table

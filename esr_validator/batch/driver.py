@@ -12,15 +12,17 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from esr_validator.batch.display import UNDONE, Display, Outcome
+from esr_validator.batch.display import Display, Outcome
 from esr_validator.batch.events import Executor
 from esr_validator.batch.jobs import Job
-from esr_validator.batch.keys import RunIdentity, run_key, sha256_file
+from esr_validator.batch.keys import RunIdentity, run_key
 from esr_validator.batch.leaderboard import Board, build_board
 from esr_validator.batch.page import html_text
 from esr_validator.batch.state import Marker, OutDir
 from esr_validator.batch.tables import csv_text, md_text
+from esr_validator.digests import sha256_file
 from esr_validator.errors import InputError
+from esr_validator.reporters.base import UNDONE
 from esr_validator.schemas.report import Report
 from esr_validator.schemas.ruleset import Ruleset
 from esr_validator.signing import read_report

@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 from esr_validator import __version__
-from esr_validator.batch.keys import sha256_file
+from esr_validator.digests import sha256_file
 from esr_validator.errors import EnvironmentProblem
 from esr_validator.evaluate import Progress, dataset_info
 from esr_validator.pipeline import Setup, runner_info, validate_zip

@@ -181,8 +181,8 @@ def _class_name(asm: Assembly) -> str | None:
 
 def _static_only(repo: Path, asm: Assembly) -> None:
     """The checks that need no complete submission, for a team whose zip cannot be built."""
-    from esr_validator.environment import load_environment
     from esr_validator.intake.checkpoint import check_checkpoint
+    from esr_validator.intake.packages import load_packages
     from esr_validator.intake.source import check_source
 
     if asm.model is not None:
@@ -191,7 +191,7 @@ def _static_only(repo: Path, asm: Assembly) -> None:
             (repo / asm.model).read_bytes().decode("utf-8", errors="replace"),
             path=asm.model,
             class_name=class_name or "_",
-            environment=load_environment("cuda"),
+            environment=load_packages("cuda"),
         )
         asm.findings += [f for f in found if class_name or not is_code(f, "source-class-missing")]
     if asm.checkpoint is not None:

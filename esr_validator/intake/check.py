@@ -7,26 +7,18 @@ stage could not produce its input; its own findings already explain why.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from esr_validator.codes import code_of, finding
+from esr_validator.digests import sha256_file
 from esr_validator.intake import zipread
 from esr_validator.intake.layout import check_layout
 from esr_validator.intake.manifest import MANIFEST_NAME, parse_manifest
 from esr_validator.schemas.findings import Finding, Severity, has_errors
 from esr_validator.schemas.manifest import Manifest
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @dataclass
@@ -87,8 +79,8 @@ def _common_prefix(members: list[zipread.Member]) -> str:
 
 def _static_checks(intake: Intake, variant: str) -> None:
     # Imported here so that a broken optional stage never hides the zip and layout findings.
-    from esr_validator.environment import load_environment
     from esr_validator.intake.checkpoint import check_checkpoint
+    from esr_validator.intake.packages import load_packages
     from esr_validator.intake.source import check_source
 
     assert intake.root is not None and intake.manifest is not None
@@ -98,7 +90,7 @@ def _static_checks(intake: Intake, variant: str) -> None:
             text,
             path=intake.model_file,
             class_name=intake.manifest.class_name,
-            environment=load_environment(variant),
+            environment=load_packages(variant),
         )
     if intake.checkpoint_file:
         report = check_checkpoint(

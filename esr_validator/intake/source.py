@@ -14,8 +14,8 @@ import ast
 import warnings
 
 from esr_validator.codes import finding
-from esr_validator.environment import Environment
 from esr_validator.intake import source_imports, source_rules
+from esr_validator.intake.packages import PackageList
 from esr_validator.intake.source_names import Names
 from esr_validator.intake.source_rules import Hit
 from esr_validator.schemas.findings import Finding
@@ -24,7 +24,7 @@ _SHOWN_DEFINITIONS = 10
 
 
 def check_source(
-    text: str, *, path: str, class_name: str, environment: Environment
+    text: str, *, path: str, class_name: str, environment: PackageList
 ) -> list[Finding]:
     """Every finding of the static source rules for the model file ``text``."""
     tree = _parse(text, path=path)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import ast
 import sys
 
-from esr_validator.environment import Environment
+from esr_validator.intake.packages import PackageList
 from esr_validator.intake.source_policy import (
     BUILTIN_MODULES,
     BUILTINS,
@@ -33,7 +33,7 @@ _ONE_FILE = "A submission is exactly one .py file: inline the helper module into
 Parents = dict[int, ast.AST]
 
 
-def scan(nodes: list[ast.AST], parents: Parents, *, environment: Environment) -> list[Hit]:
+def scan(nodes: list[ast.AST], parents: Parents, *, environment: PackageList) -> list[Hit]:
     hits: list[Hit] = []
     for node in nodes:
         if not isinstance(node, ast.Import | ast.ImportFrom) or _type_checking_only(node, parents):
@@ -55,7 +55,7 @@ def _dangerous(qualified: str, shown: str, line: int) -> list[Hit]:
     return [Hit(code, line, f"`{shown}`: {qualified} {PURPOSE[code]}")] if code else []
 
 
-def _judge_from(node: ast.ImportFrom, *, guarded: bool, environment: Environment) -> list[Hit]:
+def _judge_from(node: ast.ImportFrom, *, guarded: bool, environment: PackageList) -> list[Hit]:
     """Dangerous names one by one (``from os import system, popen``), the module once."""
     module = "." * node.level + (node.module or "")
     shown = f"from {module} import {', '.join(a.name for a in node.names)}"
@@ -70,7 +70,7 @@ def _judge_from(node: ast.ImportFrom, *, guarded: bool, environment: Environment
 
 
 def _judge(
-    module: str, shown: str, line: int, *, guarded: bool, environment: Environment
+    module: str, shown: str, line: int, *, guarded: bool, environment: PackageList
 ) -> list[Hit]:
     """Availability of ``module`` in the evaluation environment."""
     top = module.split(".", 1)[0]
@@ -123,7 +123,7 @@ def _judge(
     ]
 
 
-def _why_unavailable(top: str, environment: Environment) -> str | None:
+def _why_unavailable(top: str, environment: PackageList) -> str | None:
     reason = environment.unavailable_reason(top)
     if reason:
         return reason[0].upper() + reason[1:] + "."

@@ -23,6 +23,9 @@ class CheckResult:
     findings: list[Finding]
 
 
+UNDONE = "undone"  # a batch entry that could not be run (its job stays to do)
+
+
 @dataclass(frozen=True)
 class BatchEntry:
     """One submission of a batch, as its summary shows it."""

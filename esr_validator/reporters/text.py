@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from esr_validator.reporters.base import BatchResult, CheckResult, Reporter
+from esr_validator.reporters.base import UNDONE, BatchEntry, BatchResult, CheckResult, Reporter
 from esr_validator.schemas.findings import Finding, Severity
 from esr_validator.schemas.pr import PrCheck, TeamCheck
 from esr_validator.schemas.report import Report
@@ -165,6 +165,37 @@ def print_pr(console: Console, check: PrCheck, reports: dict[str, Report]) -> No
         print_findings(console, check.findings, subject="files that belong to no team")
 
 
+def summary_table(outcomes: Sequence[BatchEntry]) -> Table:
+    total = Counter(o.category for o in outcomes)
+    new = Counter(o.category for o in outcomes if o.new)
+    table = Table(title="batch summary", title_justify="left")
+    table.add_column("outcome")
+    table.add_column("submissions", justify="right")
+    table.add_column("validated now", justify="right")
+    table.add_column("from earlier runs", justify="right")
+    order = [
+        "ok",
+        "below_gate",
+        "bad_output",
+        "invalid_package",
+        "crashed",
+        "timeout",
+        "out_of_memory",
+        UNDONE,
+    ]
+    for category in sorted(total, key=lambda c: (order.index(c) if c in order else 99, c)):
+        earlier = total[category] - new[category] if category != UNDONE else 0
+        table.add_row(category, str(total[category]), str(new[category]), str(earlier))
+    table.add_row(
+        "all",
+        str(len(outcomes)),
+        str(sum(new.values())),
+        str(len(outcomes) - sum(new.values()) - total[UNDONE]),
+        style="bold",
+    )
+    return table
+
+
 class TextReporter(Reporter):
     """Rich tables for a person at a terminal."""
 
@@ -183,8 +214,6 @@ class TextReporter(Reporter):
         print_pr(self._console(), check, reports)
 
     def batch(self, result: BatchResult) -> None:
-        from esr_validator.batch.display import summary_table
-
         console = self._console()
         console.print(summary_table(result.entries))
         for name in ("leaderboard.html", "leaderboard.md", "leaderboard.csv"):

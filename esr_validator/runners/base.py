@@ -35,7 +35,7 @@ class ProcessSpec:
     """One process to run: ``python -m <module> <args...>`` with the given mounts."""
 
     role: Role
-    module: str  # "esr_validator.sandbox" or "esr_validator.scorer"
+    module: str  # "esr_validator.sandbox" or "esr_validator.fidelity"
     args: tuple[str, ...]
     mounts: tuple[Mount, ...]
     timeout_s: float

@@ -2,7 +2,7 @@
 
 It keeps the trust boundary's data separation (the worker gets LR only, a scrubbed
 environment and its own working directory) but the model can still read anything this user
-can. Reports say so (finding ESR801); use the docker runner for untrusted entries.
+can. Reports say so (the ``not-sandboxed`` finding); use the docker runner for untrusted entries.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Choosing the runner: docker where it can work, local (not a sandbox) otherwise.
 
 ``select_runner`` returns the runner and, when it is not sandboxed, the reason, so the
-caller can report finding ESR801 (``not-sandboxed``) with it. The preference comes from the
+caller can report the ``not-sandboxed`` finding with it. The preference comes from the
 caller (``--runner``), else from the environment variable ``RUNNER``, else ``auto``:
 
 - ``docker``: an engine must answer and the image must exist or be buildable, or the run

@@ -32,7 +32,7 @@ def on_reference_device(device: str, ruleset: Ruleset) -> bool:
 
 
 def scoring_findings(result: ScoringResult, *, device: str) -> list[Finding]:
-    """ESR701 for each failed ranking gate and ESR702 when not on the reference GPU."""
+    """``psnr-gate-failed`` per failed ranking gate; ``non-reference-device`` off the reference GPU."""
     found = [
         finding(
             "psnr-gate-failed",

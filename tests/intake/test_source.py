@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from esr_validator.environment import load_environment
+from esr_validator.intake.packages import load_packages
 from esr_validator.intake.source import check_source
 from esr_validator.schemas.findings import Finding, Severity
 
@@ -23,7 +23,7 @@ MARK = re.compile(r"#\s*<-\s*(ESR\d{3})")
 
 
 def run(text: str, *, variant: str = "cuda", class_name: str = "Net") -> list[Finding]:
-    env = load_environment(variant)
+    env = load_packages(variant)
     return check_source(text, path="models/team16_Net.py", class_name=class_name, environment=env)
 
 

@@ -1,12 +1,12 @@
-"""The trusted scorer: PSNR (and optional SSIM/Y-PSNR) of the worker's SR against HR.
+"""Fidelity, on the trusted side: PSNR (and optional SSIM/Y-PSNR) of the worker's SR against HR.
 
 ``border`` and ``y_channel`` come from the ruleset: ESR crops 4 pixels and reports no Y;
 the 2023 real-time challenge crops none and reports Y with its script's swapped weights.
 
 It runs after all timing is done, with the images spread over threads, and treats every SR
 file as untrusted: ``allow_pickle=False``, exact dtype and shape required.
-Run it as ``python -m esr_validator.scorer REQUEST.json`` (the docker runner does) or call
-:func:`score` in-process.
+Run it as ``python -m esr_validator.fidelity REQUEST.json`` (the docker runner does) or call
+:func:`measure_fidelity` in-process.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import numpy as np
 from esr_validator.metrics.convert import mod_crop, read_image
 from esr_validator.metrics.imresize import upscale
 from esr_validator.metrics.psnr import psnr, psnr_y, ssim
-from esr_validator.schemas.scorer import ImageScore, ScoreItem, ScoreOutput, ScoreRequest
+from esr_validator.schemas.fidelity import ImageScore, ScoreItem, ScoreOutput, ScoreRequest
 
 MAX_SR_BYTES = 512 << 20
 
@@ -75,7 +75,7 @@ def _score_one(req: ScoreRequest, item: ScoreItem) -> ImageScore:
     return base.model_copy(update=update)
 
 
-def score(req: ScoreRequest, *, workers: int | None = None) -> ScoreOutput:
+def measure_fidelity(req: ScoreRequest, *, workers: int | None = None) -> ScoreOutput:
     n = workers or min(8, os.cpu_count() or 1, max(1, len(req.items)))
     with ThreadPoolExecutor(max_workers=n) as pool:
         images = list(pool.map(lambda it: _score_one(req, it), req.items))
@@ -84,10 +84,10 @@ def score(req: ScoreRequest, *, workers: int | None = None) -> ScoreOutput:
 
 def main(argv: list[str]) -> int:
     if len(argv) != 1:
-        print("usage: python -m esr_validator.scorer REQUEST.json", file=sys.stderr)
+        print("usage: python -m esr_validator.fidelity REQUEST.json", file=sys.stderr)
         return 2
     req = ScoreRequest.model_validate_json(Path(argv[0]).read_text())
-    out = score(req)
+    out = measure_fidelity(req)
     tmp = Path(req.out_file + ".part")
     tmp.write_text(out.model_dump_json())
     tmp.replace(req.out_file)

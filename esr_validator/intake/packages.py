@@ -36,7 +36,7 @@ class _EnvironmentFile(BaseModel):
     unavailable: dict[str, str] = Field(default_factory=dict)
 
 
-class Environment:
+class PackageList:
     """The packages one image variant offers to submission code."""
 
     def __init__(
@@ -71,7 +71,7 @@ def _top(module: str) -> str:
 
 
 @lru_cache(maxsize=len(VARIANTS))
-def load_environment(variant: str = "cuda") -> Environment:
+def load_packages(variant: str = "cuda") -> PackageList:
     """Load ``environment.toml`` for ``variant`` ("cuda", the official image, or "cpu")."""
     if variant not in VARIANTS:
         raise UsageError(
@@ -86,4 +86,4 @@ def load_environment(variant: str = "cuda") -> Environment:
             f"esr_validator/resources/environment.toml is invalid: {exc}",
             hint="fix the resource file; it ships with the validator",
         ) from exc
-    return Environment(variant=variant, packages=parsed.packages, unavailable=parsed.unavailable)
+    return PackageList(variant=variant, packages=parsed.packages, unavailable=parsed.unavailable)
