@@ -2,7 +2,8 @@
 
 - :func:`score` scores one entry (official and, given a calibration, calibrated scores);
 - :func:`rank_field` ranks a field of entries on every track of a ruleset;
-- :func:`scoring_findings` turns a result into findings (``psnr-gate-failed``, ``non-reference-device``).
+- :func:`scoring_findings` turns a result into findings (``psnr-gate-failed``,
+  ``non-reference-device``).
 """
 
 from __future__ import annotations
