@@ -9,6 +9,10 @@ identity are all derived from the one object (:meth:`Settings.eval_options`,
 
 Every command and the Ray node call :func:`resolve` the same way; the node receives the
 driver's ``Settings`` itself.
+
+Signing keys are deliberately not settings: ``Settings`` travel to Ray nodes and describe the
+run in its report, and a key path must reach neither. ``esr_validator.signing.keys`` reads
+``--key`` / ``ESR_VALIDATOR_KEY`` (and the passphrase) on the driver, where it signs.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ ENV_REQUIRE = "ESR_REQUIRE"  # comma list; "docker" turns auto's fallback into a
 ENV_REQUIRE_DOCKER = "ESR_REQUIRE_DOCKER"  # older spelling of ESR_REQUIRE=docker
 ENV_TRACEBACK = "ESR_TRACEBACK"
 ENV_OMP = "OMP_NUM_THREADS"  # handed to the timed worker; Ray nodes receive the driver's
+ENV_RAY_ADDRESS = "RAY_ADDRESS"  # the Ray cluster a batch joins when --ray-address is not given
 ENV_GITHUB_ACTIONS = "GITHUB_ACTIONS"  # "true" inside a GitHub Actions job
 ENV_STEP_SUMMARY = "GITHUB_STEP_SUMMARY"  # the job summary file GitHub renders
 
@@ -230,6 +235,10 @@ def required(env: Mapping[str, str]) -> set[str]:
     if env.get(ENV_REQUIRE_DOCKER) == "1":
         names.add("docker")
     return names
+
+
+def ray_address(cli: str | None, env: Mapping[str, str] | None = None) -> str | None:
+    return cli or (os.environ if env is None else env).get(ENV_RAY_ADDRESS) or None
 
 
 def in_github_actions(env: Mapping[str, str] | None = None) -> bool:

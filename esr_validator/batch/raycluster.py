@@ -10,7 +10,6 @@ runs. Failures of Ray itself (a node lost, a worker killed) leave the job undone
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,8 +18,6 @@ from esr_validator.batch.jobs import Job
 from esr_validator.batch.remote import NodeSpec, validate_remote
 from esr_validator.errors import EnvironmentProblem
 from esr_validator.schemas.report import Report
-
-ADDRESS_ENV = "RAY_ADDRESS"
 
 
 def _ray() -> Any:
@@ -35,11 +32,11 @@ def _ray() -> Any:
 
 
 def connect(*, address: str | None, num_gpus: int | None, num_cpus: int | None) -> None:
-    """Join the cluster at ``address`` (else ``RAY_ADDRESS``), or start a local one."""
+    """Join the cluster at ``address`` (the settings give ``--ray-address``, else
+    ``RAY_ADDRESS``), or start a local one."""
     ray = _ray()
     if ray.is_initialized():
         return
-    address = address or os.environ.get(ADDRESS_ENV) or None
     quiet: dict[str, Any] = {"log_to_driver": False, "include_dashboard": False}
     try:
         if address:

@@ -19,7 +19,7 @@ from esr_validator.batch.keys import RunIdentity
 from esr_validator.batch.state import OutDir
 from esr_validator.errors import EXIT_ENVIRONMENT, EXIT_OK, UsageError
 from esr_validator.pipeline import Setup, prepare
-from esr_validator.settings import resolve
+from esr_validator.settings import ray_address, resolve
 
 
 def _gpu_list(text: str | None) -> list[int] | None:
@@ -51,7 +51,8 @@ def _local_slots(args: argparse.Namespace) -> list[int | None]:
 def _ray_uses_cuda(args: argparse.Namespace) -> bool:
     from esr_validator.batch.raycluster import connect, probe_cuda
 
-    connect(address=args.ray_address, num_gpus=args.ray_num_gpus, num_cpus=args.ray_num_cpus)
+    address = ray_address(args.ray_address)
+    connect(address=address, num_gpus=args.ray_num_gpus, num_cpus=args.ray_num_cpus)
     if args.device in ("cpu", "cuda"):
         return bool(args.device == "cuda")
     return probe_cuda()

@@ -32,7 +32,7 @@ def on_reference_device(device: str, ruleset: Ruleset) -> bool:
 
 
 def scoring_findings(result: ScoringResult, *, device: str) -> list[Finding]:
-    """``psnr-gate-failed`` per failed ranking gate; ``non-reference-device`` off the reference GPU."""
+    """``psnr-gate-failed`` per failed gate; ``non-reference-device`` off the reference GPU."""
     found = [
         finding(
             "psnr-gate-failed",
