@@ -11,10 +11,10 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from esr_validator.schemas.fidelity import ScoreOutput, ScoreRequest
 from esr_validator.schemas.manifest import Manifest
 from esr_validator.schemas.pr import PrCheck
 from esr_validator.schemas.report import Report
-from esr_validator.schemas.fidelity import ScoreOutput, ScoreRequest
 from esr_validator.schemas.worker import WorkerConfig, WorkerResult
 
 MODELS: dict[str, type[BaseModel]] = {
