@@ -430,6 +430,13 @@ _ENTRIES: tuple[Code, ...] = (
         E,
         "The model tried something the sandbox forbids; see the message.",
     ),
+    Code(
+        "ESR803",
+        "hardcoded-cuda",
+        W,
+        "Use the device of the input (x.device) instead of .cuda() or device='cuda'; on this "
+        "CPU-only machine the calls ran on the CPU.",
+    ),
 )
 
 CATALOG: dict[str, Code] = {c.code: c for c in _ENTRIES}
