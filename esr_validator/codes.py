@@ -465,6 +465,12 @@ _ENTRIES: tuple[Code, ...] = (
         E,
         "The branch reads, but its values make no valid manifest (team id 0-99, data_range).",
     ),
+    Code(
+        "ESR906",
+        "import-from-select-model",
+        I,
+        "Nothing to do; commit submissions/teamNN.toml to state the loading explicitly.",
+    ),
 )
 
 CATALOG: dict[str, Code] = {c.code: c for c in _ENTRIES}

@@ -6,6 +6,6 @@ names become ``teamNN.zip``. A branch the manifest cannot express gets a finding
 line (ESR901); nothing is guessed.
 """
 
-from esr_validator.importer.build import ImportRow, import_repo
+from esr_validator.importer.build import ImportRow, import_repo, team_manifest
 
-__all__ = ["ImportRow", "import_repo"]
+__all__ = ["ImportRow", "import_repo", "team_manifest"]

@@ -162,7 +162,8 @@ def _one(repo: Path, demo: Demo, branch: Branch, out: Path | None) -> ImportRow:
     except ValidationError as exc:
         problems = "; ".join(e["msg"] for e in exc.errors(include_url=False))[:500]
         message = f"team {branch.team_id:02d}: no valid manifest: {problems}"
-        row.findings.append(finding("import-manifest-invalid", message, path=DEMO, line=branch.line))
+        found = finding("import-manifest-invalid", message, path=DEMO, line=branch.line)
+        row.findings.append(found)
         return row
     if out is not None:
         from esr_validator.pack import write_submission
@@ -180,7 +181,30 @@ def import_repo(repo: Path, out: Path | None) -> list[ImportRow]:
         demo = read_demo(demo_file.read_text(errors="replace"))
     except Unsupported as exc:
         message = f"{exc.why} (line {exc.line})" if exc.line else exc.why
-        return [ImportRow(team_id=-1, line=1, findings=[finding("import-branch-unsupported", message, path=DEMO)])]
+        found = finding("import-branch-unsupported", message, path=DEMO, line=exc.line)
+        return [ImportRow(team_id=-1, line=1, findings=[found])]
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
     return [_one(repo, demo, branch, out) for branch in demo.branches]
+
+
+def team_manifest(repo: Path, team_id: int) -> tuple[ImportRow, Manifest | None] | None:
+    """The manifest ``select_model()``'s branch for ``team_id`` implies; None without one.
+
+    Used by ``pr`` for a team that commits no manifest: the repository's own branch says
+    how to load the model. The row carries the model file, checkpoint and any finding.
+    """
+    demo_file = repo / DEMO
+    if not demo_file.is_file():
+        return None
+    try:
+        demo = read_demo(demo_file.read_text(errors="replace"))
+    except (Unsupported, SyntaxError):
+        return None
+    branch = next((b for b in demo.branches if b.team_id == team_id), None)
+    if branch is None:
+        return None
+    row = _one(repo, demo, branch, None)
+    if row.findings or row.manifest is None:
+        return row, None
+    return row, Manifest.model_validate(row.manifest)

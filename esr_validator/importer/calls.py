@@ -112,7 +112,9 @@ def _get(ev: Evaluator, node: ast.Call, base: State) -> State:
     key = ev.const(node.args[0])
     if not isinstance(key, str):
         raise Unsupported(node, "dict.get of a non-string key")
-    if len(node.args) == 1 or (isinstance(node.args[1], ast.Constant) and node.args[1].value is None):
+    if len(node.args) == 1 or (
+        isinstance(node.args[1], ast.Constant) and node.args[1].value is None
+    ):
         return base.under((key,), node)
     default = ev(node.args[1])
     if default == base:

@@ -133,7 +133,11 @@ def read_for(reader: BranchReader, stmt: ast.For) -> tuple[str, Any] | None:
     if stmt.orelse or not isinstance(stmt.target, ast.Name):
         raise Unsupported(stmt, "a for loop with else or a tuple target")
     var = stmt.target.id
-    if isinstance(it, ast.Call) and isinstance(it.func, ast.Attribute) and it.func.attr == "modules":
+    if (
+        isinstance(it, ast.Call)
+        and isinstance(it.func, ast.Attribute)
+        and it.func.attr == "modules"
+    ):
         if not isinstance(ev(it.func.value), ModelVal):
             raise Unsupported(stmt, "a loop over modules() of something other than the model")
         reader.spec["post_load"] = _hasattr_call(stmt, var)
@@ -161,6 +165,7 @@ def _hasattr_call(stmt: ast.For, var: str) -> str:
             and ast.unparse(test.func) == "hasattr"
             and len(test.args) == 2
             and isinstance(test.args[1], ast.Constant)
+            and isinstance(test.args[1].value, str)
             and isinstance(call, ast.Expr)
             and ast.unparse(call.value) == f"{var}.{test.args[1].value}()"
         ):

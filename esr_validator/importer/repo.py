@@ -95,9 +95,11 @@ def _overlap(forward: ast.FunctionDef | None) -> int:
     if forward is None:
         return 32
     args = forward.args
-    defaults = dict(zip([a.arg for a in args.args][-len(args.defaults) :], args.defaults))
+    names = [a.arg for a in args.args][len(args.args) - len(args.defaults) :]
+    defaults = dict(zip(names, args.defaults, strict=True))
     value = defaults.get("tile_overlap")
-    return int(value.value) if isinstance(value, ast.Constant) else 32
+    ok = isinstance(value, ast.Constant) and isinstance(value.value, int)
+    return int(value.value) if ok and isinstance(value, ast.Constant) else 32  # type: ignore[arg-type]
 
 
 def read_demo(source: str) -> Demo:
@@ -154,7 +156,9 @@ def pad_multiple(fn: ast.FunctionDef) -> int:
         if isinstance(n, ast.Call) and ast.unparse(n.func) in ("F.pad", "torch.nn.functional.pad")
     ]
     reflect = all("'reflect'" in ast.unparse(p) for p in pads)
-    sliced = any(isinstance(n, ast.Subscript) and isinstance(n.slice, ast.Tuple) for n in ast.walk(fn))
+    sliced = any(
+        isinstance(n, ast.Subscript) and isinstance(n.slice, ast.Tuple) for n in ast.walk(fn)
+    )
     mods.discard(None)
     if len(mods) != 1 or len(pads) != 1 or not reflect or not sliced:
         raise Unsupported(fn, f"special forward {fn.name}() is not a reflect-pad-and-crop")

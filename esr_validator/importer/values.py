@@ -128,13 +128,28 @@ class Evaluator:
         keys = [self.const(k) if k is not None else None for k in node.keys]
         if not all(isinstance(k, str) for k in keys):
             raise Unsupported(node, "a dict with non-string keys")
-        return dict(zip(keys, (self.const(v) for v in node.values), strict=True))
+        return {str(k): self.const(v) for k, v in zip(keys, node.values, strict=True)}
 
     def _UnaryOp(self, node: ast.UnaryOp) -> Any:
         value = self.const(node.operand)
         if isinstance(node.op, ast.USub) and isinstance(value, int | float):
             return -value
         raise Unsupported(node, f"expression `{ast.unparse(node)[:80]}`")
+
+    def _IfExp(self, node: ast.IfExp) -> Any:
+        return self(node.body) if self._Compare(node.test) else self(node.orelse)
+
+    def _Compare(self, node: ast.expr) -> bool:
+        """``model_id == 2`` and the like, between constants only (the shared tail)."""
+        ok = isinstance(node, ast.Compare) and len(node.ops) == 1
+        if not ok or not isinstance(node, ast.Compare):
+            raise Unsupported(node, f"condition `{ast.unparse(node)[:80]}`")
+        left, right, op = self.const(node.left), self.const(node.comparators[0]), node.ops[0]
+        if isinstance(op, ast.Eq | ast.NotEq):
+            return (left == right) is isinstance(op, ast.Eq)
+        if isinstance(op, ast.In | ast.NotIn) and isinstance(right, list):
+            return (left in right) is isinstance(op, ast.In)
+        raise Unsupported(node, f"condition `{ast.unparse(node)[:80]}`")
 
     def _Name(self, node: ast.Name) -> Any:
         if node.id not in self.env:

@@ -22,27 +22,36 @@ from tests.subs import TINY_MODEL, manifest, tiny_state_dict
 # A model whose constructor and forward call .cuda(), as several accepted entries do.
 CUDA_MODEL = TINY_MODEL.replace(
     "        self.scale = scale\n",
-    "        self.scale = scale\n        self.cuda()\n        self(torch.randn(1, 3, 16, 16).cuda())\n",
+    "        self.scale = scale\n        self.cuda()\n"
+    "        self(torch.randn(1, 3, 16, 16).cuda())\n",
 ).replace(
     "        base = F.interpolate(",
     "        x = x.cuda()\n        torch.cuda.synchronize()\n        base = F.interpolate(",
 )
 # A model overriding .to() without a dtype argument.
-TO_OVERRIDE = TINY_MODEL + '''
+TO_OVERRIDE = (
+    TINY_MODEL
+    + """
 
 class OwnTo(TinySR):
     def to(self, device):
         return super().to(device)
-'''
+"""
+)
 # fp16 weights and a forward that casts its own input to half.
-SELF_HALF = TINY_MODEL + '''
+SELF_HALF = (
+    TINY_MODEL
+    + """
 
 class SelfHalf(TinySR):
     def forward(self, x):
         return super().forward(x.half())
-'''
+"""
+)
 # Counts its forwards, so a test sees the warm-up.
-COUNTING = TINY_MODEL + '''
+COUNTING = (
+    TINY_MODEL
+    + """
 
 class Counting(TinySR):
     def __init__(self, **kw):
@@ -52,7 +61,8 @@ class Counting(TinySR):
     def forward(self, x):
         self.calls += 1
         return super().forward(x)
-'''
+"""
+)
 
 
 def _files(tmp_path: Path, source: str, state: Any) -> tuple[Path, Path]:
@@ -126,7 +136,9 @@ def test_fp32_passes_no_dtype_to_a_model_overriding_to(tmp_path: Path) -> None:
     assert model(torch.rand(1, 3, 8, 8)).shape == (1, 3, 32, 32)
 
 
-@pytest.mark.parametrize(("precision", "dtype"), [("fp16", torch.float16), ("bf16", torch.bfloat16)])
+@pytest.mark.parametrize(
+    ("precision", "dtype"), [("fp16", torch.float16), ("bf16", torch.bfloat16)]
+)
 def test_half_precisions_cast_weights_and_input(
     tmp_path: Path, precision: str, dtype: torch.dtype
 ) -> None:
