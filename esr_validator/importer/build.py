@@ -177,6 +177,11 @@ def _one(repo: Path, demo: Demo, branch: Branch, out: Path | None) -> ImportRow:
 def import_repo(repo: Path, out: Path | None) -> list[ImportRow]:
     """One row per branch of ``repo``'s ``select_model()``; zips go to ``out``."""
     demo_file = repo / DEMO
+    if not demo_file.is_file():
+        message = f"{repo.name} has no {DEMO} with a select_model(): nothing to import"
+        return [
+            ImportRow(team_id=-1, line=1, findings=[finding("import-branch-unsupported", message)])
+        ]
     try:
         demo = read_demo(demo_file.read_text(errors="replace"))
     except Unsupported as exc:

@@ -36,10 +36,12 @@ def _team_id(test: ast.expr) -> int | None:
         and len(test.ops) == 1
         and isinstance(test.ops[0], ast.Eq)
         and ast.unparse(test.left) in ("model_id", "args.model_id")
-        and isinstance(test.comparators[0], ast.Constant)
-        and isinstance(test.comparators[0].value, int)
     ):
-        return int(test.comparators[0].value)
+        try:  # a literal: 16, or -1 (2022's IMDN baseline)
+            value = ast.literal_eval(test.comparators[0])
+        except ValueError:
+            return None
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
     return None
 
 
