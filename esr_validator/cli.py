@@ -46,7 +46,7 @@ def _add_pack(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--pad-multiple", type=int, metavar="N")
     p.add_argument("--tile", type=int, metavar="N")
     p.add_argument("--tile-overlap", type=int, default=0, metavar="N")
-    p.add_argument("--precision", choices=("fp32", "fp16"), default="fp32")
+    p.add_argument("--precision", choices=("fp32", "fp16", "bf16", "int8"), default="fp32")
     p.add_argument("--scale", type=int, default=4)
     p.add_argument("--extra", action="append", default=[], help="README or factsheet to include")
     p.add_argument("-o", "--output", required=True, help="zip to write")
