@@ -119,6 +119,14 @@ def complexity_findings(c: Complexity) -> list[Finding]:
     return out
 
 
+def cuda_findings(calls: list[str]) -> list[Finding]:
+    """The entry hard-codes CUDA; on a CPU-only machine those calls ran on the CPU."""
+    if not calls:
+        return []
+    shown = "; ".join(calls[:5]) + (f" and {len(calls) - 5} more" if len(calls) > 5 else "")
+    return [finding("hardcoded-cuda", f"the entry hard-codes CUDA: {shown}")]
+
+
 def timing_findings(stable: FigureSet) -> list[Finding]:
     if not stable.noisy:
         return []
@@ -159,6 +167,7 @@ def measurement_findings(
     )
     found += psnr_findings(measured.splits, data_range=manifest.data_range)
     found += timing_findings(measured.stable)
+    found += cuda_findings(result.hardcoded_cuda)
     if result.complexity is not None:
         found += complexity_findings(result.complexity)
     return found

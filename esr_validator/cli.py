@@ -46,7 +46,7 @@ def _add_pack(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--pad-multiple", type=int, metavar="N")
     p.add_argument("--tile", type=int, metavar="N")
     p.add_argument("--tile-overlap", type=int, default=0, metavar="N")
-    p.add_argument("--precision", choices=("fp32", "fp16"), default="fp32")
+    p.add_argument("--precision", choices=("fp32", "fp16", "bf16", "int8"), default="fp32")
     p.add_argument("--scale", type=int, default=4)
     p.add_argument("--extra", action="append", default=[], help="README or factsheet to include")
     p.add_argument("-o", "--output", required=True, help="zip to write")
@@ -139,6 +139,14 @@ def _add_pr(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(command="pr")
 
 
+def _add_import(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("import", help="one zip per select_model() branch of a challenge repo")
+    p.add_argument("repo", help="checkout of the organizers' challenge repository")
+    p.add_argument("--out", help="folder for the teamNN.zip files (default: only report)")
+    p.add_argument("--format", choices=FORMATS, default="text")
+    p.set_defaults(command="import_")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="esr-validator",
@@ -153,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_simple(sub)
     _add_pr(sub)
     _add_batch(sub)
+    _add_import(sub)
     return parser
 
 

@@ -7,6 +7,7 @@ name, its default severity and a fix hint. Codes are grouped by stage:
 - ``ESR2xx`` layout and manifest - ``ESR6xx`` worker failures (crash, timeout, OOM, ...)
 - ``ESR3xx`` checkpoint          - ``ESR7xx`` scoring, gates and rulesets
 - ``ESR4xx`` model source (AST)  - ``ESR8xx`` environment and sandbox
+- ``ESR9xx`` importing a challenge repository (``esr-validator import``)
 
 A code, once released, keeps its meaning; retire it instead of reusing it.
 """
@@ -429,6 +430,46 @@ _ENTRIES: tuple[Code, ...] = (
         "sandbox-violation",
         E,
         "The model tried something the sandbox forbids; see the message.",
+    ),
+    Code(
+        "ESR803",
+        "hardcoded-cuda",
+        W,
+        "Use the device of the input (x.device) instead of .cuda() or device='cuda'; on this "
+        "CPU-only machine the calls ran on the CPU.",
+    ),
+    # --- importing a challenge repository ---------------------------------------------------
+    Code(
+        "ESR901",
+        "import-branch-unsupported",
+        E,
+        "The branch does something a manifest cannot express; write its submission.toml "
+        "by hand (see docs/manifest.md) or simplify the branch.",
+    ),
+    Code(
+        "ESR902",
+        "import-checkpoint-missing",
+        E,
+        "Fetch the checkpoint (git lfs pull, or the release it is published in) and import again.",
+    ),
+    Code(
+        "ESR903",
+        "import-model-missing",
+        E,
+        "The model must be one file under models/; fetch it or merge the package into one file.",
+    ),
+    Code("ESR904", "import-no-model", I, "The branch defines no model; nothing to import."),
+    Code(
+        "ESR905",
+        "import-manifest-invalid",
+        E,
+        "The branch reads, but its values make no valid manifest (team id 0-99, data_range).",
+    ),
+    Code(
+        "ESR906",
+        "import-from-select-model",
+        I,
+        "Nothing to do; commit submissions/teamNN.toml to state the loading explicitly.",
     ),
 )
 

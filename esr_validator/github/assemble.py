@@ -211,6 +211,32 @@ def _missing_manifest(asm: Assembly) -> Finding:
     )
 
 
+def _from_select_model(repo: Path, asm: Assembly) -> bool:
+    """No manifest: fall back to the team's branch of ``test_demo.py``'s select_model()."""
+    from esr_validator.importer import team_manifest
+
+    found = team_manifest(repo, asm.team.team_id)
+    if found is None:
+        return False
+    row, manifest = found
+    asm.findings += row.findings
+    asm.manifest_file = "test_demo.py"
+    if manifest is None:
+        return True
+    asm.manifest = manifest
+    asm.model, asm.checkpoint = row.model_file, row.checkpoint
+    asm.findings.append(
+        finding(
+            "import-from-select-model",
+            f"{asm.team.label} has no {manifest_path(asm.team.team_id)}: its loading was read "
+            f"from select_model()'s branch at test_demo.py line {row.line}",
+            path="test_demo.py",
+            line=row.line,
+        )
+    )
+    return True
+
+
 def assemble(repo: Path, team: TeamChange, files: TeamFiles, out_dir: Path) -> Assembly:
     """Read the team's files, build ``out_dir/teamNN.zip`` when possible."""
     asm = Assembly(team=team, files=files, manifest_file=manifest_path(team.team_id))
@@ -225,11 +251,14 @@ def assemble(repo: Path, team: TeamChange, files: TeamFiles, out_dir: Path) -> A
             )
         )
         return asm
-    if files.manifest is None:
+    if files.manifest is None and _from_select_model(repo, asm):
+        pass  # the repository's own select_model() branch says how to load the model
+    elif files.manifest is None:
         asm.findings.append(_missing_manifest(asm))
+        _pick_files(repo, asm)
     else:
         _load_manifest(repo, asm)
-    _pick_files(repo, asm)
+        _pick_files(repo, asm)
     m = asm.manifest
     if m is None or asm.model is None or asm.checkpoint is None:
         _static_only(repo, asm)

@@ -107,14 +107,17 @@ def check_checkpoint(
     return replace(report, key=spec.key, suggested_key=suggested)
 
 
-def load_state_dict_safely(path: Path, *, key: str | None) -> dict[str, Tensor]:
-    """The state dict of ``path`` (under ``key``), on the CPU, loaded weights-only.
+def load_state_dict_safely(
+    path: Path, *, key: str | None = None, spec: CheckpointSpec | None = None
+) -> dict[str, Tensor]:
+    """The state dict of ``path`` (under ``key``, or ``spec``'s key chain), on the CPU,
+    loaded weights-only.
 
     Raises CheckpointError (carrying ESR301-ESR304) instead of ever unpickling an object.
     """
     kind, obj = _read(path, display_path=str(path))
     findings, weights, suggested = _judge(
-        obj, kind=kind, spec=CheckpointSpec(key=key), path=str(path)
+        obj, kind=kind, spec=spec or CheckpointSpec(key=key), path=str(path)
     )
     errors = [f for f in findings if f.severity is Severity.ERROR]
     if errors:
@@ -218,6 +221,8 @@ def _judge(
     obj: object, *, kind: str, spec: CheckpointSpec, path: str
 ) -> tuple[list[Finding], dict[str, Tensor] | None, str | None]:
     """Findings, the state dict if there is one, and a suggested key."""
+    if spec.keys:  # a fallback chain resolves to one key (or to the file) for this file
+        spec = CheckpointSpec(key=spec.pick_key(obj), strict=spec.strict)
     if spec.key is not None:
         if kind == "safetensors":
             return (

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 
+from esr_validator.sandbox.cudashim import cpu_for_cuda
 from esr_validator.sandbox.envinfo import environment
 from esr_validator.sandbox.run import Evaluation, StageError
 from esr_validator.schemas.worker import WorkerConfig, WorkerFailure, WorkerResult
@@ -46,17 +47,20 @@ def main(argv: list[str]) -> int:
     out_dir = Path(config.out_dir)
     started = time.perf_counter()
     evaluation = Evaluation(config)
-    try:
-        result = evaluation.run()
-    except StageError as exc:
-        cause = exc.__cause__ or exc
-        result = WorkerResult(
-            status="failed",
-            failure=exc.failure or _failure_from(cause, exc.stage),
-            environment=environment(evaluation.device, config),
-            images=evaluation.images,
-        )
-    result = result.model_copy(update={"wall_s": time.perf_counter() - started})
+    # Hard-coded .cuda() calls of the entry run on the evaluation device when it is no GPU.
+    with cpu_for_cuda(evaluation.device) as cuda_calls:
+        try:
+            result = evaluation.run()
+        except StageError as exc:
+            cause = exc.__cause__ or exc
+            result = WorkerResult(
+                status="failed",
+                failure=exc.failure or _failure_from(cause, exc.stage),
+                environment=environment(evaluation.device, config),
+                images=evaluation.images,
+            )
+    update = {"wall_s": time.perf_counter() - started, "hardcoded_cuda": cuda_calls.calls}
+    result = result.model_copy(update=update)
     _write_result(out_dir, result)
     return 0 if result.status == "ok" else 1
 

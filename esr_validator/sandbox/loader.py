@@ -59,6 +59,12 @@ def _post_load(model: nn.Module, manifest: Manifest) -> None:
         raise LoadError(f"no submodule has a method {method}()")
 
 
+def _strip(state: dict[str, torch.Tensor], prefix: str | None) -> dict[str, torch.Tensor]:
+    if not prefix:
+        return state
+    return {(k[len(prefix) :] if k.startswith(prefix) else k): v for k, v in state.items()}
+
+
 def load_model(model_file: Path, checkpoint: Path, manifest: Manifest) -> nn.Module:
     """The official sequence: build, load on CPU, post-load, eval, freeze parameters."""
     from esr_validator.intake.checkpoint import load_state_dict_safely
@@ -71,7 +77,7 @@ def load_model(model_file: Path, checkpoint: Path, manifest: Manifest) -> nn.Mod
             raise LoadError(f"the model has no method {spec.loader_method}(path)")
         loader(str(checkpoint))
     else:
-        state = load_state_dict_safely(checkpoint, key=spec.key)
+        state = _strip(load_state_dict_safely(checkpoint, spec=spec), spec.strip_prefix)
         try:
             model.load_state_dict(state, strict=spec.strict)
         except RuntimeError as exc:
@@ -83,5 +89,29 @@ def load_model(model_file: Path, checkpoint: Path, manifest: Manifest) -> nn.Mod
     return model
 
 
+_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
+
+
 def model_dtype(manifest: Manifest) -> torch.dtype:
-    return torch.float16 if manifest.inference.precision == "fp16" else torch.float32
+    """The dtype of the input the harness feeds: fp32 unless the weights are fp16/bf16 (an
+    int8 entry quantises itself and takes fp32 input)."""
+    return _DTYPES.get(manifest.inference.precision, torch.float32)
+
+
+def place_model(model: nn.Module, device: torch.device, manifest: Manifest) -> nn.Module:
+    """Move the model to ``device``, then run the entry's warm-up forwards.
+
+    A dtype is passed only when the manifest declares fp16 or bf16: some entries override
+    ``.to()`` with a signature that takes no ``dtype``, and fp32 needs no cast anyway.
+    """
+    dtype = _DTYPES.get(manifest.inference.precision)
+    moved = model.to(device, dtype=dtype) if dtype is not None else model.to(device)
+    if isinstance(moved, nn.Module):  # an override may return None or self
+        model = moved
+    spec = manifest.checkpoint
+    if spec.warmup_forwards:
+        side = spec.warmup_size
+        x = torch.randn(1, 3, side, side, device=device, dtype=model_dtype(manifest))
+        for _ in range(spec.warmup_forwards):  # outside no_grad, as the branches ran them
+            model(x)
+    return model

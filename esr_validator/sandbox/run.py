@@ -18,7 +18,7 @@ import torch
 from esr_validator.metrics.convert import from_tensor, read_image, to_tensor
 from esr_validator.sandbox.envinfo import environment
 from esr_validator.sandbox.forward import make_forward
-from esr_validator.sandbox.loader import load_model, model_dtype
+from esr_validator.sandbox.loader import load_model, model_dtype, place_model
 from esr_validator.sandbox.timing import Protocol, SplitTimes
 from esr_validator.schemas.worker import (
     Complexity,
@@ -87,7 +87,7 @@ class Evaluation:
         model = load_model(
             sub / self.config.model_file, sub / self.config.checkpoint_file, self.manifest
         )
-        return model.to(self.device, dtype=model_dtype(self.manifest))
+        return place_model(model, self.device, self.manifest)
 
     def _tick(self) -> None:
         self._done += 1
@@ -146,10 +146,16 @@ class Evaluation:
 
         size = self.config.complexity_input
         tensors = itertools.chain(model.parameters(), model.buffers())
+        x = cx.make_input(size=size, device=self.device)
         if any(t.is_floating_point() and t.dtype != torch.float32 for t in tensors):
             # Counts do not depend on the dtype; fvcore's tracer and CPU kernels want fp32.
-            model = copy.deepcopy(model).float()
-        x = cx.make_input(size=size, device=self.device)
+            # An entry that casts its own input to half cannot run in fp32: count it as is.
+            as_fp32 = copy.deepcopy(model).float()
+            try:
+                as_fp32(x)
+                model = as_fp32
+            except RuntimeError:
+                x = x.to(model_dtype(self.manifest))
         flops = cx.fvcore_flops(model, inputs=x)
         acts = cx.activations_and_convs(model, inputs=x)
         legacy = cx.legacy_flops(model, inputs=x) if self.config.legacy_flops else None

@@ -29,6 +29,24 @@ class CheckpointSpec(_Strict):
         description="Key under which the state dict is nested (e.g. 'params', 'params_ema'); "
         "absent when the file is the state dict itself.",
     )
+    keys: list[str] = Field(
+        default_factory=list,
+        max_length=8,
+        description="A fallback chain instead of one key: the first key the file holds is used "
+        "(e.g. ['params_ema', 'params']).",
+    )
+    file_if_no_key: bool = Field(
+        default=False,
+        description="With keys: when the file holds none of them, the file itself is the "
+        "state dict. Without it, a missing key is an error.",
+    )
+    strip_prefix: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="Removed from the start of every state-dict key that has it (a "
+        "DataParallel save: 'module.').",
+    )
     strict: bool = Field(default=True, description="Passed to load_state_dict(strict=...).")
     loader_method: str | None = Field(
         default=None,
@@ -46,12 +64,44 @@ class CheckpointSpec(_Strict):
         description="'model' calls post_load on the model; 'submodules' on every submodule "
         "that has the method (2025 team 17).",
     )
+    warmup_forwards: int = Field(
+        default=0,
+        ge=0,
+        le=100,
+        description="Forwards on one random input after loading, on the evaluation device, "
+        "before anything is measured (part of the entry's loading, as its branch did).",
+    )
+    warmup_size: int = Field(
+        default=256, ge=8, le=1024, description="Side of the random warm-up input (LR pixels)."
+    )
+
+    @model_validator(mode="after")
+    def _one_key_form(self) -> CheckpointSpec:
+        if self.key is not None and self.keys:
+            raise ValueError("set key or keys, not both")
+        if self.file_if_no_key and not self.keys:
+            raise ValueError("file_if_no_key needs keys")
+        return self
+
+    def pick_key(self, available: object) -> str | None:
+        """The key to read from a loaded checkpoint object, honouring the fallback chain."""
+        if not self.keys:
+            return self.key
+        present = available if isinstance(available, dict) else {}
+        for key in self.keys:
+            if key in present:
+                return key
+        return None if self.file_if_no_key else self.keys[0]
 
 
 class InferenceSpec(_Strict):
     """How the harness feeds images to the model."""
 
-    precision: Literal["fp32", "fp16"] = "fp32"
+    precision: Literal["fp32", "fp16", "bf16", "int8"] = Field(
+        default="fp32",
+        description="fp16/bf16: weights and input cast to that dtype. int8: the entry quantises "
+        "itself; the harness casts nothing and feeds fp32 input. fp32: no dtype is passed.",
+    )
     pad_multiple: int | None = Field(
         default=None,
         ge=2,

@@ -143,3 +143,8 @@ class WorkerResult(_Strict):
     synthetic: SyntheticTiming | None = None
     complexity: Complexity | None = None
     wall_s: float = Field(default=0.0, ge=0.0, le=1e6)
+    hardcoded_cuda: list[Annotated[str, Field(max_length=300)]] = Field(
+        default_factory=list,
+        max_length=20,
+        description="CUDA calls of the entry run on the CPU instead (call and file:line).",
+    )
