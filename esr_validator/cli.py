@@ -81,6 +81,15 @@ def _add_evaluation_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_unsandboxed_signing(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--allow-unsandboxed-signing",
+        action="store_true",
+        default=None,
+        help="sign even though the local runner lets the model reach the key (recorded)",
+    )
+
+
 def _add_validate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("validate", help="check, evaluate and score a submission")
     p.add_argument("zip", help="submission zip")
@@ -88,6 +97,7 @@ def _add_validate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--device", help="auto, cpu, cuda or cuda:N (default auto)")
     p.add_argument("--calibrate", action="store_true", help="also time the baseline here")
     p.add_argument("--key", help="private key to sign the report with")
+    _add_unsandboxed_signing(p)
     p.add_argument("--out", help="write the JSON report here")
     p.add_argument("--format", choices=FORMATS, default="text")
     p.add_argument("--no-progress", action="store_true")
@@ -116,6 +126,7 @@ def _add_batch(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("dir", help="folder of submission zips")
     p.add_argument("--out", required=True, help="output folder (reports, state, leaderboard)")
     p.add_argument("--key", help="private key to sign the reports with")
+    _add_unsandboxed_signing(p)
     _add_evaluation_args(p)
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), help="default auto")
     p.add_argument("--gpus", help="GPU indices to use, e.g. 0,1 (default: every visible one)")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from esr_validator.codes import finding
 from esr_validator.data import DataError, Dataset, load_datasets
-from esr_validator.errors import InputError
+from esr_validator.errors import InputError, UsageError
 from esr_validator.evaluate import Evaluation, Progress, dataset_info
 from esr_validator.intake.check import run_intake
 from esr_validator.intake.manifest import MANIFEST_NAME
@@ -77,6 +77,22 @@ def prepare(settings: Settings, *, runner: Runner | None = None) -> Setup:
         require_docker=settings.require_docker,
     )
     return Setup(settings, datasets, selection.runner, selection.unsandboxed_reason)
+
+
+def guard_key(setup: Setup, *, signing: bool) -> None:
+    """Refuse to sign when the model runs unsandboxed, unless the user accepted it.
+
+    Outside the sandbox the model runs as the organizer's user: it can read the key file, or
+    its path from the parent's command line (/proc/PPID/cmdline) and environment. A report
+    signed there proves nothing, so signing needs ``--allow-unsandboxed-signing``, which the
+    signed report then records (``options.unsandboxed_signing``).
+    """
+    if signing and not setup.runner.sandboxed and not setup.settings.allow_unsandboxed_signing:
+        raise UsageError(
+            "refusing to sign: the entry would run unsandboxed, within reach of the key",
+            hint="use the Docker runner (--runner docker), or pass --allow-unsandboxed-signing "
+            "to sign anyway (the report records it)",
+        )
 
 
 def runner_info(runner: Runner) -> RunnerInfo:

@@ -57,11 +57,12 @@ DEFAULTS: dict[str, Any] = {
 # A command's own defaults, applied after the built-in ones and before the ruleset's:
 # the ruleset's runs do not override a profile that asks for a quick check.
 PROFILES: dict[str, dict[str, Any]] = {
-    # On a hosted CI machine the throw-away virtual machine is the isolation; a self-hosted
-    # runner must ask for --runner docker (see docs/github.md).
-    "pr": {"runs": 1, "warmup": 1, "timeout": 900.0, "device": "cpu", "runner": "local"},
+    "pr": {"runs": 1, "warmup": 1, "timeout": 900.0, "device": "cpu"},
 }
 _PROFILE_LOCKED = {"pr": {"runs"}}
+# Commands that run many entries, or entries from strangers: there ``auto`` means Docker or a
+# refusal that says how to start it; only an explicit ``--runner local`` runs them unsandboxed.
+SANDBOX_BY_DEFAULT = frozenset({"batch", "pr"})
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,7 @@ class Settings:
     require_docker: bool
     omp_threads: str | None = None
     threads: int | None = None
+    allow_unsandboxed_signing: bool = False
 
     # Read from the ruleset, never copied.
     @property
@@ -160,6 +162,7 @@ class Settings:
             timing="synthetic" if self.synthetic else "dataset",
             psnr_border=self.border,
             psnr_y="bt601" if psnr_y == "off" and self.ssim else psnr_y,
+            unsandboxed_signing=self.allow_unsandboxed_signing,
         )
 
     def identity(self) -> dict[str, Any]:
@@ -171,6 +174,7 @@ class Settings:
         options.pop("gpu")
         options.pop("device", None)
         options["device"] = "cpu" if self.gpu is None else "cuda"
+        options["unsandboxed_signing"] = self.allow_unsandboxed_signing
         return options
 
 
@@ -298,6 +302,8 @@ def resolve(
         ),
         data_dir=Path(data_dir).resolve() if data_dir else None,
         runner=_runner(str(values["runner"])),
-        require_docker="docker" in required(env) or "all" in required(env),
+        require_docker=bool({"docker", "all"} & required(env))
+        or command in SANDBOX_BY_DEFAULT,
         omp_threads=env.get(ENV_OMP),
+        allow_unsandboxed_signing=bool(cli.get("allow_unsandboxed_signing")),
     )

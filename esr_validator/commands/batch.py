@@ -18,7 +18,7 @@ from esr_validator.batch.events import Executor
 from esr_validator.batch.keys import RunIdentity
 from esr_validator.batch.state import OutDir
 from esr_validator.errors import EXIT_ENVIRONMENT, EXIT_OK, UsageError
-from esr_validator.pipeline import Setup, prepare
+from esr_validator.pipeline import Setup, guard_key, prepare
 from esr_validator.settings import ray_address, resolve
 
 
@@ -78,6 +78,7 @@ def execute(args: argparse.Namespace, console: Console) -> BatchResult:
 
     key_pair = load_private_key(args.key)  # before any work: a bad key fails at once
     setup, executor = _executor(args)
+    guard_key(setup, signing=key_pair is not None)
     identity = RunIdentity.of(setup)
     live = not args.no_progress and console.is_terminal
     return run_batch(

@@ -11,9 +11,10 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from esr_validator import reporters
 from esr_validator.errors import EXIT_FINDINGS, EXIT_OK, InputError
-from esr_validator.pipeline import Setup, prepare, validate_zip
+from esr_validator.pipeline import Setup, guard_key, prepare, validate_zip
 from esr_validator.schemas.report import Report
 from esr_validator.settings import resolve
+from esr_validator.signing.keys import private_key_path
 
 
 def _run_with_progress(zip_path: Path, setup: Setup, show: bool, console: Console) -> Report:
@@ -70,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"{zip_path} does not exist or is not a file")
     console = Console(stderr=args.format != "text")
     setup = prepare(resolve(vars(args), command="validate"))
+    guard_key(setup, signing=private_key_path(args.key) is not None)
     if args.calibrate:
         setup = _calibrated(setup, console)
     show = not args.no_progress and args.format == "text" and console.is_terminal

@@ -69,8 +69,14 @@ def select_runner(
     try:
         return Selection(_docker(variant, build=build), None)
     except EnvironmentProblem as exc:
-        if choice == "docker" or require_docker:
+        if choice == "docker":
             raise
+        if require_docker:
+            raise EnvironmentProblem(
+                f"no Docker sandbox: {exc.message}",
+                hint=f"{exc.hint + '; ' if exc.hint else ''}start the Docker engine "
+                "(docs/container.md), or pass --runner local to run the entries unsandboxed",
+            ) from None
         reason = f"no Docker sandbox ({exc.message}); model code runs unsandboxed"
         log.warning("WARNING: %s. Hint: %s", reason, exc.hint or "see docs/container.md")
         return Selection(_local(), reason)

@@ -74,6 +74,11 @@ class RunOptions(_Strict):
     )
     psnr_border: int = Field(default=4, description="Pixels cropped from every side.")
     psnr_y: str = Field(default="off", description="Y PSNR convention, 'off' if not computed.")
+    unsandboxed_signing: bool = Field(
+        default=False,
+        description="Signed although the model ran outside the sandbox, where it could reach "
+        "the signing key (--allow-unsandboxed-signing).",
+    )
 
 
 class ImageResult(_Strict):

@@ -110,12 +110,17 @@ def _read_key_file(path: Path, kind: str) -> bytes:
     return data
 
 
+def private_key_path(path: KeyPath | None) -> KeyPath | None:
+    """``path``, else ``$ESR_VALIDATOR_KEY``: the key a run would sign with, None for none."""
+    return path if path is not None else (os.environ.get(KEY_ENV) or None)
+
+
 def load_private_key(path: KeyPath | None) -> Ed25519PrivateKey | None:
     """The organizer's signing key from ``path``, else from ``$ESR_VALIDATOR_KEY``.
 
     ``None`` when neither is given: the report is then written unsigned.
     """
-    chosen = path if path is not None else (os.environ.get(KEY_ENV) or None)
+    chosen = private_key_path(path)
     if chosen is None:
         return None
     key_path = Path(chosen)
