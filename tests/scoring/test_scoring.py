@@ -371,6 +371,12 @@ def _smoke(report: Report) -> Report:
     return report.model_copy(update={"dataset": info})
 
 
+def test_inputs_from_a_smoke_report_are_marked_smoke() -> None:
+    ruleset = load_ruleset("ntire2024_esr")
+    assert ScoringInputs.from_report(_smoke(_report(legacy=None)), ruleset).smoke
+    assert not ScoringInputs.from_report(_report(legacy=None), ruleset).smoke
+
+
 def test_smoke_data_gates_are_not_applicable() -> None:
     r = load_ruleset("ntire2024_esr")
     inputs = baseline_inputs(r, psnr={"valid": 20.0, "test": 21.0}, smoke=True)
@@ -388,21 +394,35 @@ def test_smoke_data_gates_are_not_applicable() -> None:
 
 
 def test_smoke_report_verdict_through_judge() -> None:
-    from esr_validator.judge import judge
-    from esr_validator.render import scoring_line
+    from esr_validator.figures import Measurements
+    from esr_validator.reporters.text import scoring_line
+    from esr_validator.schemas.manifest import Manifest
+    from esr_validator.verdict import judge
 
-    low = _smoke(_report(legacy=None)).model_copy(
-        update={
-            "splits": [sp.model_copy(update={"psnr": 20.0}) for sp in _report(legacy=None).splits]
-        }
+    report = _report(legacy=None)
+    low = [sp.model_copy(update={"psnr": 20.0}) for sp in report.splits]
+    measured = Measurements(
+        environment=report.environment,
+        images=[],
+        splits=low,
+        official=report.official,  # type: ignore[arg-type]
+        stable=report.official,  # type: ignore[arg-type]
+        synthetic=None,
+        complexity=report.complexity,
     )
-    judged = judge(low, load_ruleset("ntire2024_esr"))
-    assert judged.scoring is not None and judged.scoring.verdict == "not_applicable"
-    assert judged.ok and judged.failure is None
-    assert "ESR701" not in [f.code for f in judged.findings]
-    line = scoring_line(judged)
+    manifest = Manifest.model_validate(
+        {"team_id": 1, "team_name": "t", "model_name": "M", "class_name": "M", "data_range": 1.0}
+    )
+    ruleset = load_ruleset("ntire2024_esr")
+    smoke = judge(measured, ruleset, manifest=manifest, smoke=True)
+    assert smoke.scoring.verdict == "not_applicable" and smoke.failure is None
+    assert "ESR701" not in [f.code for f in smoke.findings]
+    line = scoring_line(report.model_copy(update={"scoring": smoke.scoring}))
     assert "not applicable (smoke data)" in line and "unofficial" in line
     assert "not eligible" not in line
+    real = judge(measured, ruleset, manifest=manifest, smoke=False)
+    assert real.scoring.verdict == "not_eligible" and real.failure is not None
+    assert "ESR701" in [f.code for f in real.findings]
 
 
 def test_smoke_entries_rank_with_an_unofficial_note() -> None:
