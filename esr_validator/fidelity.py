@@ -21,7 +21,7 @@ import numpy as np
 
 from esr_validator.metrics.convert import mod_crop, read_image
 from esr_validator.metrics.imresize import upscale
-from esr_validator.metrics.psnr import psnr, psnr_y, ssim
+from esr_validator.metrics.psnr import psnr, psnr_y_convention, ssim
 from esr_validator.schemas.fidelity import ImageScore, ScoreItem, ScoreOutput, ScoreRequest
 
 MAX_SR_BYTES = 512 << 20
@@ -68,8 +68,9 @@ def _score_one(req: ScoreRequest, item: ScoreItem) -> ImageScore:
     }
     y_channel = "bt601" if req.y_channel == "off" and req.ssim else req.y_channel
     if y_channel != "off":
-        swap = y_channel == "bt601_swapped_rb"
-        update["psnr_y"] = _finite(psnr_y(sr, hr, border=req.border, swap_rb=swap))
+        update["psnr_y"] = _finite(
+            psnr_y_convention(sr, hr, convention=y_channel, border=req.border)
+        )
     if req.ssim:
         update["ssim"] = ssim(sr, hr, border=req.border)
     return base.model_copy(update=update)

@@ -55,15 +55,6 @@ def protocol_findings(
     return [finding("timing-protocol-deviation", message)]
 
 
-def _smoke(found: Finding) -> Finding:
-    # Smoke-set PSNR says nothing about the thresholds: show the gate, do not fail on it.
-    if not is_code(found, "psnr-gate-failed"):
-        return found
-    return found.model_copy(
-        update={"severity": Severity.WARNING, "message": found.message + " (smoke data)"}
-    )
-
-
 def judge(
     measured: Measurements,
     ruleset: Ruleset,
@@ -79,12 +70,11 @@ def judge(
         environment=measured.environment,
         scale=manifest.scale,
         ruleset=ruleset,
+        smoke=smoke,  # the gates read "not applicable (smoke data)": no psnr-gate-failed
     )
     result = score(inputs, ruleset, calibration=calibration)
     env = measured.environment
     found = scoring_findings(result, device=(env.gpu_name or env.cpu) if env else "")
-    if smoke:
-        found = [_smoke(f) for f in found]
     gate_failed = any(
         is_code(f, "psnr-gate-failed") and f.severity is Severity.ERROR for f in found
     )

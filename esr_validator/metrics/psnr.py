@@ -19,6 +19,7 @@ import numpy.typing as npt
 
 Image = npt.NDArray[np.uint8]
 Float64Array = npt.NDArray[np.float64]
+Float32Array = npt.NDArray[np.float32]
 
 # ITU-R BT.601 luma on 0-255 values, as MATLAB's rgb2ycbcr and the SR literature use it.
 _Y_WEIGHTS = np.array([65.481, 128.553, 24.966], dtype=np.float64)
@@ -96,9 +97,55 @@ def y_channel(img: Image, *, swap_rb: bool = False) -> Image:
 
 
 def psnr_y(sr: Image, hr: Image, *, border: int = 4, swap_rb: bool = False) -> float:
-    """PSNR on the Y channel (not ranked in ESR; the 2023 real-time track used border 0)."""
+    """PSNR on the Y channel rounded to uint8 (MATLAB style; not ranked in ESR)."""
     _check_pair(sr, hr)
     return psnr(y_channel(sr, swap_rb=swap_rb), y_channel(hr, swap_rb=swap_rb), border=border)
+
+
+def y_channel_float32(img: Image, *, swap_rb: bool = True) -> Float32Array:
+    """Y as the 2023 real-time script computed it: float32 and never rounded.
+
+    The steps and their precisions follow eduardzamfir/NTIRE23-RTSR @2bc37ba
+    demo/utils/util_metrics.py:229-240 and :287-320: the image in float32 divided by 255;
+    a dot product with the (swapped) BT.601 weights, which NumPy does in float64 because the
+    weights are a Python list; + 16, / 255 and a cast to float32 (no rounding); then × 255 in
+    float32. With ``swap_rb`` (the script's behaviour) R gets the B weight and B the R weight.
+    """
+    if img.ndim != 3 or img.shape[2] != 3:
+        raise ValueError(f"expected HxWx3, got {img.shape}")
+    weights = _Y_WEIGHTS[::-1] if swap_rb else _Y_WEIGHTS
+    unit = img.astype(np.float32) / np.float32(255.0)
+    y = np.dot(unit, weights) + 16.0  # float32 · float64 -> float64
+    y32 = (y / 255.0).astype(np.float32)
+    return np.asarray(y32 * np.float32(255.0), dtype=np.float32)
+
+
+def psnr_y_float32(sr: Image, hr: Image, *, border: int = 0, swap_rb: bool = True) -> float:
+    """Y PSNR as the 2023 real-time script computed it (border 0 there).
+
+    Rounding Y to integers instead changes the result by up to a few tenths of a dB at high
+    PSNR. The mean squared error is a float32 mean (NumPy's pairwise sum), its square root a
+    float32, and the final division and log10 are float64, as under the NumPy 1.x of the
+    organizers' environment (NumPy 2 would keep them in float32: a difference of ~1e-6 dB).
+    """
+    _check_pair(sr, hr)
+    a = np.asarray(_crop(y_channel_float32(sr, swap_rb=swap_rb), border), dtype=np.float32)
+    b = np.asarray(_crop(y_channel_float32(hr, swap_rb=swap_rb), border), dtype=np.float32)
+    diff = a - b
+    mse = np.mean(diff * diff, dtype=np.float32)
+    if mse == 0:
+        return math.inf
+    return 20.0 * math.log10(255.0 / float(np.sqrt(mse)))
+
+
+def psnr_y_convention(sr: Image, hr: Image, *, convention: str, border: int) -> float:
+    """Y PSNR by a ruleset's ``[psnr] y_channel``: ``bt601`` (uint8, MATLAB style) or
+    ``bt601_swapped_rb`` (the 2023 real-time script's: swapped weights, float32)."""
+    if convention == "bt601":
+        return psnr_y(sr, hr, border=border)
+    if convention == "bt601_swapped_rb":
+        return psnr_y_float32(sr, hr, border=border, swap_rb=True)
+    raise ValueError(f"unknown Y convention {convention!r}")
 
 
 def _ssim_plane(a: Float64Array, b: Float64Array) -> float:

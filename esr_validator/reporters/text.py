@@ -121,7 +121,11 @@ def scoring_line(report: Report) -> str:
     if not sc.on_reference_device:
         line += f"\n  (not on the reference {sc.reference_device}: runtime scores unofficial)"
     reasons = "; ".join(sc.reasons)
-    verdict = "[green]eligible[/]" if sc.eligible else f"[red]not eligible[/]: {reasons}"
+    verdict = {
+        "eligible": "[green]eligible[/]",
+        "not_applicable": "[yellow]not applicable (smoke data)[/]: scores shown are unofficial",
+    }.get(sc.verdict, f"[red]not eligible[/]: {reasons}")
+    verdict += "".join(f"\n  note: {n}" for n in sc.notes)
     return line + "\n  verdict: " + verdict
 
 

@@ -1,7 +1,8 @@
 """A challenge ruleset: what one year's challenge measured and how it turned that into a rank.
 
-Rulesets are data, one TOML file each under ``validator/rulesets/``; this module is their
-schema. Every constant in a ruleset is a published figure and the file names its sources.
+Rulesets are data, one TOML file each under ``esr_validator/rulesets/``; this module is their
+schema. Every constant in a ruleset is a published figure, and its ``citations`` name the
+repository, the full commit hash, the file and the lines each one was read from.
 Cross-field rules (weights summing to 1, gates naming real splits, ...) are checked here too,
 so that a loaded ruleset can be used without further checks.
 """
@@ -17,6 +18,8 @@ Metric = Literal["runtime", "flops", "params", "activations", "memory"]
 WeightedMetric = Literal["runtime", "flops", "params"]
 FormulaKind = Literal["exp_weighted", "rank_sum", "rtsr"]
 Precision = Literal["fp32", "fp16", "bf16", "int8"]
+# bt601: MATLAB-style, Y rounded to uint8. bt601_swapped_rb: the 2023 real-time script's
+# conversion, R and B weights swapped and Y kept in float32 without rounding.
 YChannel = Literal["off", "bt601", "bt601_swapped_rb"]
 
 _POSITIVE = Field(default=None, gt=0)
@@ -24,6 +27,35 @@ _POSITIVE = Field(default=None, gt=0)
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class Citation(_Strict):
+    """Where published constants were read: one file of one repository at one commit."""
+
+    repository: str = Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", description="owner/name")
+    commit: str = Field(pattern=r"^[0-9a-f]{40}$", description="Full commit hash.")
+    file: str = Field(min_length=1)
+    lines: str = Field(default="", pattern=r"^(\d+(-\d+)?(, ?\d+(-\d+)?)*)?$")
+    facts: str = Field(min_length=1, description="What this file gives.")
+
+
+class ComplexityInput(_Strict):
+    """The input FLOPs and activations are counted on.
+
+    ``fixed``: a 1×3×H×W tensor of ``size`` (256×256 in the ESR challenges); ``timed``: the
+    synthetic timed input itself, ``timing.output_size // scale`` (2023 real-time).
+    """
+
+    kind: Literal["fixed", "timed"] = "fixed"
+    size: tuple[int, int] | None = Field(default=None, description="fixed: (H, W).")
+
+    @model_validator(mode="after")
+    def _sized(self) -> ComplexityInput:
+        if self.kind == "fixed" and (self.size is None or min(self.size) < 16):
+            raise ValueError("a fixed complexity input needs a size of at least 16x16")
+        if self.kind == "timed" and self.size is not None:
+            raise ValueError("a timed complexity input takes its size from timing.output_size")
+        return self
 
 
 class PublishedBaseline(_Strict):
@@ -36,6 +68,9 @@ class PublishedBaseline(_Strict):
     flops_g: float | None = _POSITIVE
     params_m: float | None = _POSITIVE
     psnr: dict[str, float] = Field(default_factory=dict, description="dB per split.")
+    activations_m: float | None = _POSITIVE
+    memory_mb: float | None = Field(default=None, gt=0, description="The ranked valid reading.")
+    conv_count: int | None = Field(default=None, ge=1)
 
     @model_validator(mode="after")
     def _runtime_is_split_mean(self) -> PublishedBaseline:
@@ -78,15 +113,23 @@ class Gate(_Strict):
     split: str
     min_psnr: float
     phase: Literal["final", "development"] = "final"
+    printed_decimals: int | None = Field(
+        default=2,
+        ge=0,
+        le=6,
+        description="The published tables print PSNR to this many decimals; the gate is "
+        "computed on the raw value and a verdict that the printed value would change is noted.",
+    )
 
 
 class Track(_Strict):
-    """One leaderboard. ``score``: by the formula; ``metric``: one measurement, ascending;
+    """One leaderboard. ``score``: by the formula's final score; ``sub_score``: by one
+    metric's own score (``Score_Runtime``, ...); ``metric``: one measurement, ascending;
     ``rank_sum``: the sum of per-metric ranks, ascending."""
 
     name: str = Field(pattern=r"^[a-z0-9_]+$")
     title: str
-    rank_by: Literal["score", "metric", "rank_sum"]
+    rank_by: Literal["score", "sub_score", "metric", "rank_sum"]
     metrics: list[Metric] = Field(default_factory=list)
     constraints: list[Metric] = Field(
         default_factory=list, description="Ranked only if not above the baseline on these."
@@ -96,7 +139,9 @@ class Track(_Strict):
 
     @model_validator(mode="after")
     def _metrics_fit(self) -> Track:
-        need = {"score": (0, 0), "metric": (1, 1), "rank_sum": (2, 5)}[self.rank_by]
+        need = {"score": (0, 0), "sub_score": (1, 1), "metric": (1, 1), "rank_sum": (2, 5)}[
+            self.rank_by
+        ]
         if not need[0] <= len(self.metrics) <= need[1]:
             raise ValueError(f"rank_by {self.rank_by} takes {need[0]}-{need[1]} metrics")
         return self
@@ -110,7 +155,8 @@ class Timing(_Strict):
         description="dataset: each LR image once per run; synthetic: one fixed-size tensor."
     )
     output_size: tuple[int, int] | None = Field(
-        default=None, description="synthetic: (H, W) of the SR output; input is this / scale."
+        default=None,
+        description="synthetic: (H, W) of the SR output; the timed input is this // scale.",
     )
     warmup: int = Field(ge=0)
     timed_passes: int | None = Field(default=None, ge=1, description="synthetic only.")
@@ -137,6 +183,10 @@ class PsnrSpec(_Strict):
     )
 
 
+def _square_256() -> ComplexityInput:
+    return ComplexityInput(kind="fixed", size=(256, 256))
+
+
 def _fp32_only() -> list[Precision]:
     return ["fp32"]
 
@@ -153,7 +203,10 @@ class Ruleset(_Strict):
     reference_gpu_aliases: list[str] = Field(default_factory=list)
     splits: list[str] = Field(min_length=1)
     flops_counter: Literal["fvcore", "legacy"]
-    flops_input_size: int = Field(default=256, ge=16)
+    complexity_input: ComplexityInput = Field(default_factory=_square_256)
+    memory_split: str | None = Field(
+        default=None, description="The split whose memory reading is published and ranked."
+    )
     precisions: list[Precision] = Field(default_factory=_fp32_only, min_length=1)
     baseline: PublishedBaseline
     formula: Formula
@@ -161,7 +214,8 @@ class Ruleset(_Strict):
     tracks: list[Track] = Field(min_length=1)
     timing: Timing
     psnr: PsnrSpec = Field(default_factory=PsnrSpec)
-    sources: list[str] = Field(min_length=1)
+    sources: list[str] = Field(min_length=1, description="Publications, in words.")
+    citations: list[Citation] = Field(min_length=1)
     notes: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -169,6 +223,10 @@ class Ruleset(_Strict):
         for gate in self.gates:
             if gate.split not in self.splits:
                 raise ValueError(f"gate on unknown split {gate.split!r}")
+        if self.memory_split is not None and self.memory_split not in self.splits:
+            raise ValueError(f"memory_split names unknown split {self.memory_split!r}")
+        if self.complexity_input.kind == "timed" and self.timing.output_size is None:
+            raise ValueError("complexity_input 'timed' needs a synthetic timing.output_size")
         names = [t.name for t in self.tracks]
         if len(set(names)) != len(names):
             raise ValueError(f"track names repeat: {names}")
@@ -181,7 +239,25 @@ class Ruleset(_Strict):
                 raise ValueError(f"track {track.name} has scale {track.scale} not in scales")
             if self.formula.kind == "rtsr" and track.baseline_runtime_ms is None:
                 raise ValueError(f"rtsr track {track.name} needs baseline_runtime_ms")
+            if track.rank_by == "sub_score" and (
+                self.formula.kind != "exp_weighted" or track.metrics[0] not in self.formula.weights
+            ):
+                raise ValueError(f"track {track.name}: sub_score needs an exp_weighted metric")
         return self
+
+    def timed_input_hw(self, scale: int) -> tuple[int, int] | None:
+        """(H, W) of the synthetic timed input at ``scale``: ``output_size // scale``."""
+        size = self.timing.output_size
+        return None if size is None else (size[0] // scale, size[1] // scale)
+
+    def complexity_input_hw(self, scale: int) -> tuple[int, int]:
+        """(H, W) of the input FLOPs and activations are counted on, at ``scale``."""
+        if self.complexity_input.kind == "timed":
+            hw = self.timed_input_hw(scale)
+            assert hw is not None  # checked in _consistent
+            return hw
+        assert self.complexity_input.size is not None  # checked by ComplexityInput
+        return self.complexity_input.size
 
     def track_for_scale(self, scale: int) -> Track | None:
         return next((t for t in self.tracks if t.scale == scale), None)

@@ -11,13 +11,27 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
+GateState = Literal["passed", "failed", "not_applicable"]
+Verdict = Literal["eligible", "not_eligible", "not_applicable"]
+
+
 class GateResult(_Strict):
+    """One PSNR gate, computed on the raw PSNR. ``not_applicable``: the data is not the
+    ruleset's (the embedded smoke set), so the threshold says nothing; ``passed`` is False."""
+
     split: str
     psnr: float | None
     threshold: float
     passed: bool
+    state: GateState = Field(description="passed / failed on the raw value, or not_applicable.")
     phase: Literal["final", "development"] = Field(
         default="final", description="Only final gates decide eligibility."
+    )
+    printed_psnr: float | None = Field(
+        default=None, description="The PSNR as the published tables print it (rounded)."
+    )
+    printed_passed: bool | None = Field(
+        default=None, description="The verdict on the printed value; differs from passed rarely."
     )
 
 
@@ -40,5 +54,17 @@ class ScoringResult(_Strict):
     )
     calibration: Calibration | None = None
     gates: list[GateResult]
-    eligible: bool
-    reasons: list[str] = Field(default_factory=list)
+    eligible: bool = Field(description="Ranked by the ruleset; never on smoke data.")
+    verdict: Verdict = Field(
+        description="eligible / not_eligible, or not_applicable when the gates do not apply "
+        "(smoke data): the scores are then shown but unofficial."
+    )
+    reasons: list[str] = Field(default_factory=list, description="Why not eligible.")
+    unofficial: list[str] = Field(
+        default_factory=list, description="Why the scores are not the official ones, if so."
+    )
+    notes: list[str] = Field(
+        default_factory=list,
+        description="Scoring notes, e.g. a gate the published 2-decimal PSNR would decide "
+        "the other way.",
+    )

@@ -32,7 +32,10 @@ def on_reference_device(device: str, ruleset: Ruleset) -> bool:
 
 
 def scoring_findings(result: ScoringResult, *, device: str) -> list[Finding]:
-    """``psnr-gate-failed`` per failed gate; ``non-reference-device`` off the reference GPU."""
+    """``psnr-gate-failed`` per failed gate; ``non-reference-device`` off the reference GPU.
+
+    A gate that does not apply (smoke data) gives no ``psnr-gate-failed``: the verdict says so.
+    """
     found = [
         finding(
             "psnr-gate-failed",
@@ -40,7 +43,7 @@ def scoring_findings(result: ScoringResult, *, device: str) -> list[Finding]:
             f"is below {result.ruleset}'s {g.threshold:.2f} dB",
         )
         for g in result.gates
-        if not g.passed and g.phase == "final"
+        if g.state == "failed" and g.phase == "final"
     ]
     if not result.on_reference_device:
         found.append(

@@ -23,7 +23,12 @@ class ScoringInputs(BaseModel):
     device: str = Field(default="", description="GPU name, or the CPU's when run on CPU.")
     scale: int = 4
     activations_m: float | None = Field(default=None, ge=0)
-    memory_mb: float | None = Field(default=None, ge=0)
+    memory_mb: float | None = Field(
+        default=None, ge=0, description="The ranked reading: the ruleset's memory_split's."
+    )
+    smoke: bool = Field(
+        default=False, description="Measured on the embedded smoke set: gates do not apply."
+    )
 
     def metric(self, name: Metric) -> float | None:
         return {
@@ -56,6 +61,7 @@ class ScoringInputs(BaseModel):
         environment: Environment | None,
         scale: int,
         ruleset: Ruleset,
+        smoke: bool = False,
     ) -> ScoringInputs:
         """The official figure set, FLOPs from the counter ``ruleset`` ranks by."""
         cx = complexity
@@ -63,6 +69,11 @@ class ScoringInputs(BaseModel):
         if cx is not None:
             flops = cx.flops_legacy_g if ruleset.flops_counter == "legacy" else cx.flops_g
         device = "" if environment is None else (environment.gpu_name or environment.cpu)
+        # The organizers publish and rank the valid split's reading (taken after that split,
+        # weights included), not a mean over splits: the test reading is a running maximum.
+        memory = next(
+            (s.official_memory_mb for s in splits if s.split == ruleset.memory_split), None
+        )
         return cls(
             runtime_ms=official.runtime_ms if official else None,
             flops_g=flops,
@@ -71,7 +82,8 @@ class ScoringInputs(BaseModel):
             device=device,
             scale=scale,
             activations_m=cx.activations_m if cx else None,
-            memory_mb=official.memory_mb if official else None,
+            memory_mb=memory,
+            smoke=smoke,
         )
 
     @classmethod
@@ -85,4 +97,5 @@ class ScoringInputs(BaseModel):
             environment=report.environment,
             scale=manifest.scale if manifest else ruleset.scales[0],
             ruleset=ruleset,
+            smoke=report.dataset is not None and report.dataset.smoke,
         )

@@ -3,7 +3,8 @@
 Ties share the better rank (1, 2, 2, 4), as rank-sums were computed. An entry is left
 unranked on a track, with a note saying why, when it fails a ranking gate, lacks a metric the
 track needs, breaks one of the track's constraints (e.g. more params than the baseline), or
-scores 0 under the real-time formula.
+scores 0 under the real-time formula. Entries measured on smoke data, where the gates do not
+apply, are ranked with a note that the rank is unofficial.
 """
 
 from __future__ import annotations
@@ -48,11 +49,13 @@ def _baseline_metric(ruleset: Ruleset, metric: Metric, scale: int) -> float | No
 def _exclusion(
     track: Track, inputs: ScoringInputs, result: ScoringResult, ruleset: Ruleset
 ) -> str | None:
-    if not result.eligible:
+    if result.verdict == "not_eligible":
         return "; ".join(result.reasons)
     for metric in track.metrics:
         if inputs.metric(metric) is None:
             return f"no {metric} measured"
+    if track.rank_by == "score" and "final" not in result.scores:
+        return "no final score"
     for metric in track.constraints:
         value, limit = inputs.metric(metric), _baseline_metric(ruleset, metric, inputs.scale)
         if value is None:
@@ -67,6 +70,9 @@ def _track_values(
 ) -> tuple[dict[str, float], dict[str, dict[str, int]]]:
     if track.rank_by == "score":
         return {k: results[k].scores["final"] for k in field}, {}
+    if track.rank_by == "sub_score":
+        # Score_X = exp(2·X/X_baseline): the sub-track ranks by it, as published.
+        return {k: results[k].scores[track.metrics[0]] for k in field}, {}
     if track.rank_by == "metric":
         metric = track.metrics[0]
         return {k: float(inputs.metric(metric) or 0.0) for k, inputs in field.items()}, {}
@@ -90,7 +96,12 @@ def rank_track(
     ranks = competition_ranks(values, descending=descending)
     rows = [
         LeaderboardRow(
-            track=track.name, entry=k, rank=ranks[k], value=values[k], metric_ranks=parts.get(k, {})
+            track=track.name,
+            entry=k,
+            rank=ranks[k],
+            value=values[k],
+            metric_ranks=parts.get(k, {}),
+            note="unofficial: smoke data, gates not applied" if field[k].smoke else None,
         )
         for k in sorted(ranked, key=lambda k: (ranks[k], k))
     ]

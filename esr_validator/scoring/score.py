@@ -4,19 +4,60 @@ from __future__ import annotations
 
 from esr_validator.errors import UsageError
 from esr_validator.schemas.ruleset import Gate, Ruleset
-from esr_validator.schemas.scoring import Calibration, GateResult, ScoringResult
+from esr_validator.schemas.scoring import (
+    Calibration,
+    GateResult,
+    GateState,
+    ScoringResult,
+    Verdict,
+)
 from esr_validator.scoring.device import on_reference_device, same_device
 from esr_validator.scoring.formulas import formula_scores, published_runtime_ms, ranked_psnr
 from esr_validator.scoring.inputs import ScoringInputs
 
+SMOKE_NOTE = "not applicable (smoke data)"
+
 
 def _gate(gate: Gate, inputs: ScoringInputs) -> GateResult:
     psnr = inputs.psnr.get(gate.split)
-    # Inclusive, as published: an entry exactly at the threshold is ranked.
+    # Inclusive, as published: an entry exactly at the threshold is ranked. The raw value
+    # decides; the published tables print 2 decimals, which can read the other way.
     passed = psnr is not None and psnr >= gate.min_psnr
+    printed = None
+    if psnr is not None and gate.printed_decimals is not None:
+        printed = round(psnr, gate.printed_decimals)
+    state: GateState = "not_applicable" if inputs.smoke else ("passed" if passed else "failed")
     return GateResult(
-        split=gate.split, psnr=psnr, threshold=gate.min_psnr, passed=passed, phase=gate.phase
+        split=gate.split,
+        psnr=psnr,
+        threshold=gate.min_psnr,
+        passed=passed and not inputs.smoke,
+        state=state,
+        phase=gate.phase,
+        printed_psnr=printed,
+        printed_passed=None if printed is None else printed >= gate.min_psnr,
     )
+
+
+def _gate_reasons(gates: list[GateResult]) -> list[str]:
+    return [
+        f"{g.split} PSNR {'not measured' if g.psnr is None else f'{g.psnr:.4f} dB'} "
+        f"below the {g.threshold:.2f} dB gate"
+        for g in gates
+        if g.phase == "final" and g.state == "failed"
+    ]
+
+
+def _printed_notes(gates: list[GateResult]) -> list[str]:
+    """A final gate whose verdict the published, rounded PSNR would reverse."""
+    return [
+        f"{g.split} PSNR {g.psnr:.4f} dB prints as {g.printed_psnr:.2f}, which would "
+        f"{'pass' if g.printed_passed else 'fail'} the {g.threshold:.2f} dB gate; the raw "
+        f"value {'passes' if g.psnr >= g.threshold else 'fails'} it and decides here"
+        for g in gates
+        if g.phase == "final" and g.psnr is not None and g.printed_passed is not None
+        if g.printed_passed != (g.psnr >= g.threshold)
+    ]
 
 
 def _runtime_factor(calibration: Calibration, inputs: ScoringInputs, ruleset: Ruleset) -> float:
@@ -62,14 +103,10 @@ def score(
     """Score ``inputs`` by ``ruleset``; with ``calibration``, also against the local baseline."""
     gates = [_gate(g, inputs) for g in ruleset.gates]
     scores = formula_scores(inputs, ruleset)
-    reasons = [
-        f"{g.split} PSNR {'not measured' if g.psnr is None else f'{g.psnr:.4f} dB'} "
-        f"below the {g.threshold:.2f} dB gate"
-        for g in gates
-        if g.phase == "final" and not g.passed
-    ]
-    reasons += _missing(scores, inputs, ruleset)
-    if ruleset.formula.kind == "rtsr":
+    reasons = _gate_reasons(gates) + _missing(scores, inputs, ruleset)
+    if ruleset.formula.kind == "rtsr" and not inputs.smoke:
+        # Both are about the ranked data (bicubic PSNR is their test set's): on smoke data
+        # they do not apply, like the gates.
         if scores.get("final") == 0.0:
             reasons.append(
                 f"PSNR not above bicubic ({ruleset.formula.bicubic_psnr} dB): score nullified"
@@ -81,16 +118,28 @@ def score(
     if calibration is not None:
         factor = _runtime_factor(calibration, inputs, ruleset)
         calibrated = formula_scores(inputs, ruleset, runtime_factor=factor)
+    on_reference = on_reference_device(inputs.device, ruleset)
+    unofficial: list[str] = []
+    if inputs.smoke:
+        unofficial.append(f"PSNR gates {SMOKE_NOTE}: the scores are unofficial")
+    if not on_reference:
+        unofficial.append(f"not timed on the reference {ruleset.reference_gpu}")
+    verdict: Verdict = "not_eligible" if reasons else "eligible"
+    if inputs.smoke and not reasons:
+        verdict = "not_applicable"
     return ScoringResult(
         ruleset=ruleset.name,
         ruleset_version=ruleset.version,
         reference_device=ruleset.reference_gpu,
-        on_reference_device=on_reference_device(inputs.device, ruleset),
+        on_reference_device=on_reference,
         inputs=inputs.as_dict(),
         scores=scores,
         calibrated_scores=calibrated,
         calibration=calibration,
         gates=gates,
-        eligible=not reasons,
+        eligible=verdict == "eligible",
+        verdict=verdict,
         reasons=reasons,
+        unofficial=unofficial,
+        notes=[] if inputs.smoke else _printed_notes(gates),
     )

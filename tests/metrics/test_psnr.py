@@ -8,7 +8,17 @@ import numpy as np
 import pytest
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from esr_validator.metrics.psnr import psnr, psnr_many, psnr_y, squared_error_sum, ssim, y_channel
+from esr_validator.metrics.psnr import (
+    psnr,
+    psnr_many,
+    psnr_y,
+    psnr_y_convention,
+    psnr_y_float32,
+    squared_error_sum,
+    ssim,
+    y_channel,
+    y_channel_float32,
+)
 
 
 def _pair(seed: int, shape: tuple[int, ...] = (40, 48, 3)) -> tuple[np.ndarray, np.ndarray]:
@@ -106,3 +116,67 @@ def test_ssim_on_y_plane() -> None:
     sr, hr = _pair(8, (48, 48, 3))
     value = ssim(y_channel(sr), y_channel(hr), border=0)
     assert 0 < value < 1
+
+
+def _y_by_hand(pixel: tuple[int, int, int]) -> np.float32:
+    """One pixel's Y as the 2023 script computes it, step by step with NumPy scalars:
+    channel / 255 in float32, swapped weights (24.966 on R, 65.481 on B) in float64, + 16,
+    / 255, cast to float32 without rounding, then × 255 in float32."""
+    r, g, b = (np.float32(c) / np.float32(255.0) for c in pixel)
+    y = float(r) * 24.966 + float(g) * 128.553 + float(b) * 65.481 + 16.0
+    return np.float32(y / 255.0) * np.float32(255.0)
+
+
+def test_float32_y_matches_a_rederivation_by_hand() -> None:
+    img = np.array([[[255, 0, 0], [0, 255, 0]], [[0, 0, 255], [12, 200, 77]]], dtype=np.uint8)
+    y = y_channel_float32(img)
+    assert y.dtype == np.float32
+    for i, j in np.ndindex(2, 2):
+        assert y[i, j] == _y_by_hand(tuple(int(c) for c in img[i, j]))  # type: ignore[arg-type]
+    # Swapped: pure red gets the blue weight (16 + 24.966), not 16 + 65.481; never rounded.
+    assert math.isclose(float(y[0, 0]), 40.966, abs_tol=1e-4)
+    assert math.isclose(float(y_channel_float32(img, swap_rb=False)[0, 0]), 81.481, abs_tol=1e-4)
+
+
+def test_float32_y_psnr_matches_a_rederivation() -> None:
+    rng = np.random.default_rng(5)
+    hr = rng.integers(0, 256, size=(3, 5, 3), dtype=np.uint8)
+    sr = np.clip(hr.astype(np.int16) + rng.integers(-3, 4, size=hr.shape), 0, 255).astype(np.uint8)
+    diffs = [
+        _y_by_hand(tuple(int(c) for c in sr[i, j])) - _y_by_hand(tuple(int(c) for c in hr[i, j]))  # type: ignore[arg-type]
+        for i, j in np.ndindex(3, 5)
+    ]
+    # 15 values: NumPy's float32 mean sums them in order (pairwise only from 8 blocks of 128).
+    total = np.float32(0.0)
+    for d in diffs:
+        total = np.float32(total + d * d)
+    mse = np.float32(total / np.float32(15))
+    expected = 20.0 * math.log10(255.0 / float(np.sqrt(mse)))
+    assert psnr_y_float32(sr, hr, border=0) == pytest.approx(expected, abs=1e-9)
+    assert psnr_y_convention(sr, hr, convention="bt601_swapped_rb", border=0) == psnr_y_float32(
+        sr, hr, border=0
+    )
+    assert psnr_y_float32(hr, hr) == math.inf
+
+
+def test_rounded_y_is_off_at_high_psnr() -> None:
+    # At ~43 dB the per-pixel Y error is below one grey level: rounding Y to integers (the
+    # MATLAB convention) changes the PSNR by tenths of a dB, which the 2023 script did not do.
+    rng = np.random.default_rng(1)
+    hr = rng.integers(0, 256, size=(64, 64, 3), dtype=np.uint8)
+    noise = rng.integers(-3, 4, size=hr.shape)
+    sr = np.clip(hr.astype(np.int16) + noise, 0, 255).astype(np.uint8)
+    exact = psnr_y_float32(sr, hr, border=0)
+    rounded = psnr_y(sr, hr, border=0, swap_rb=True)
+    # float64 Y with no float32 step agrees with the float32 value to ~1e-4 dB.
+    y64 = lambda im: im.astype(np.float64) @ np.array([24.966, 128.553, 65.481]) / 255 + 16  # noqa: E731
+    ref = 20 * math.log10(255 / math.sqrt(float(np.mean((y64(sr) - y64(hr)) ** 2))))
+    assert 40 < exact < 50 and abs(exact - ref) < 1e-3, (exact, rounded)
+    assert abs(rounded - exact) > 0.05
+
+
+def test_y_convention_names() -> None:
+    img = np.full((4, 4, 3), 100, dtype=np.uint8)
+    assert psnr_y_convention(img, img, convention="bt601", border=0) == math.inf
+    with pytest.raises(ValueError, match="unknown Y convention"):
+        psnr_y_convention(img, img, convention="bt709", border=0)
