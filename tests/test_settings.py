@@ -28,10 +28,12 @@ def test_each_layer_overrides_the_one_before() -> None:
     assert resolve(_cli("--ruleset", "ntire2022_esr"), env=env, gpu=None).runs == 1  # its own
     assert resolve(_cli("--ruleset", "ntire2022_esr", "--runs", "3"), env=env, gpu=None).runs == 3
     pr = resolve(_cli(command="pr"), command="pr", env=env, gpu=None)
-    assert (pr.runs, pr.warmup, pr.timeout_s, pr.runner) == (1, 1, 900.0, "local")  # profile
+    assert (pr.runs, pr.warmup, pr.timeout_s) == (1, 1, 900.0)  # the profile
+    assert pr.runner == "auto" and pr.require_docker  # pr and batch: Docker, or a refusal
     assert resolve(_cli(), env={"RUNNER": "docker"}, gpu=None).runner == "docker"  # env
     cli_wins = resolve(_cli("--runner", "local"), env={"RUNNER": "docker"}, gpu=None)
     assert cli_wins.runner == "local"
+    assert not resolve(_cli(), env={}, gpu=None).require_docker  # validate may fall back
     assert resolve(_cli(command="pr"), command="pr", env={"RUNNER": "docker"}, gpu=None).runner == (
         "docker"
     )
