@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from html import escape
 from typing import Literal
 
-from esr_validator.render import sorted_findings
+from esr_validator.reporters.text import sorted_findings
 from esr_validator.schemas.report import Report
 from esr_validator.schemas.ruleset import Ruleset
 

@@ -33,8 +33,8 @@ from esr_validator.data import Dataset, discover
 from esr_validator.evaluate import Evaluated, _read_result, dataset_info
 from esr_validator.fidelity import measure_fidelity
 from esr_validator.intake.check import Intake, run_intake
-from esr_validator.render import dump_json
 from esr_validator.report import RunContext, assemble, now
+from esr_validator.reporters.text import dump_json
 from esr_validator.schemas.fidelity import ScoreItem, ScoreRequest
 from esr_validator.schemas.report import Report, RunnerInfo
 from esr_validator.schemas.worker import WorkerResult
