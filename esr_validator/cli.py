@@ -158,6 +158,17 @@ def _add_import(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.set_defaults(command="import_")
 
 
+def _add_codabench(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("codabench", help="Codabench competition bundle")
+    verbs = p.add_subparsers(metavar="VERB", required=True)
+    b = verbs.add_parser("bundle", help="write a competition bundle for a ruleset")
+    b.add_argument("--ruleset", default=None, help="challenge ruleset (see `rulesets`)")
+    b.add_argument("-o", "--output", required=True, help="folder to write (new or empty)")
+    b.add_argument("--image", required=True, help="evaluation image Codabench's workers pull")
+    b.add_argument("--data-dir", help="dataset for input/reference data (default: smoke set)")
+    b.set_defaults(command="codabench")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="esr-validator",
@@ -173,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_pr(sub)
     _add_batch(sub)
     _add_import(sub)
+    _add_codabench(sub)
     return parser
 
 

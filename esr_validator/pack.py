@@ -12,16 +12,25 @@ from pathlib import Path
 import tomli_w
 
 from esr_validator.intake.manifest import MANIFEST_NAME
+from esr_validator.schemas.export import schema_id
 from esr_validator.schemas.manifest import Manifest
 
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
-def manifest_toml(manifest: Manifest) -> str:
-    """Render a manifest, leaving out defaults so the file stays short and readable."""
+def manifest_toml(manifest: Manifest, *, schema: str | None = None) -> str:
+    """Render a manifest, leaving out defaults so the file stays short and readable.
+
+    The first line is a ``#:schema`` directive (the taplo / Even Better TOML convention), so
+    an editor validates and completes the file against the published schema; ``schema``
+    replaces the default ``$id`` URL, e.g. with a path relative to the file.
+    """
     data = manifest.model_dump(mode="json", exclude_defaults=True)
     data = {"schema_version": manifest.schema_version, **data}
-    header = "# ESR challenge submission manifest. See docs/manifest.md for every key.\n"
+    header = (
+        f"#:schema {schema or schema_id('manifest')}\n"
+        "# ESR challenge submission manifest. See docs/manifest.md for every key.\n"
+    )
     return header + tomli_w.dumps(data)
 
 

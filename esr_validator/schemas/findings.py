@@ -18,7 +18,7 @@ class Finding(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    code: str = Field(pattern=r"^ESR\d{3}$")
+    code: str = Field(pattern=r"^ESR[0-9]{3}$")
     name: str
     severity: Severity
     path: str | None = None

@@ -8,17 +8,52 @@ Unknown keys are rejected so that a typo never silently falls back to a default.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
+# Patterns are written in the common subset of the Rust regex engine pydantic uses and the
+# ECMA-262 dialect JSON Schema specifies: explicit classes (no \d, which is Unicode-wide in
+# Rust), and ``$`` meaning end of text in both.
 IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
 MODEL_NAME = r"^[A-Za-z0-9][A-Za-z0-9_\-]*$"
 
 
+def _json_integer(value: Any) -> Any:
+    """A float with no fractional part is an integer, as JSON Schema counts it (``5.0``);
+    a boolean is not (``Literal[1]`` alone would take ``true``, since ``True == 1``)."""
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not an integer")
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# Strict mode refuses "5" and true for an integer (lax pydantic would coerce them, JSON Schema
+# would not), so the exported schema and the model accept exactly the same documents.
+JsonInt = Annotated[int, BeforeValidator(_json_integer)]
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+# The cross-field rules of InferenceSpec as far as JSON Schema can say them: a non-zero
+# tile_overlap needs a tile. "tile_overlap < tile" compares two values, which JSON Schema
+# cannot; the $comment says so and the model enforces it.
+_OVERLAP_NEEDS_TILE: dict[str, Any] = {
+    "if": {"required": ["tile_overlap"], "properties": {"tile_overlap": {"exclusiveMinimum": 0}}},
+    "then": {"required": ["tile"], "properties": {"tile": {"type": "integer"}}},
+    "$comment": "tile_overlap must also be smaller than tile (checked by the validator).",
+}
 
 
 class CheckpointSpec(_Strict):
@@ -97,19 +132,25 @@ class CheckpointSpec(_Strict):
 class InferenceSpec(_Strict):
     """How the harness feeds images to the model."""
 
+    model_config = ConfigDict(json_schema_extra=_OVERLAP_NEEDS_TILE)
+
     precision: Literal["fp32", "fp16", "bf16", "int8"] = Field(
         default="fp32",
         description="fp16/bf16: weights and input cast to that dtype. int8: the entry quantises "
         "itself; the harness casts nothing and feeds fp32 input. fp32: no dtype is passed.",
     )
-    pad_multiple: int | None = Field(
-        default=None,
-        ge=2,
-        le=256,
-        description="Reflect-pad the LR input to a multiple of this and crop the output back.",
+    # The bounds sit inside Annotated, before the integer conversion: as Field(ge=...) on the
+    # optional, pydantic 2 exports them as the non-standard keywords "ge"/"le".
+    pad_multiple: Annotated[int, Field(ge=2, le=256), BeforeValidator(_json_integer)] | None = (
+        Field(
+            default=None,
+            description="Reflect-pad the LR input to a multiple of this and crop the output back.",
+        )
     )
-    tile: int | None = Field(default=None, ge=16, le=4096, description="LR tile size.")
-    tile_overlap: int = Field(default=0, ge=0, le=512, description="LR overlap between tiles.")
+    tile: Annotated[int, Field(ge=16, le=4096), BeforeValidator(_json_integer)] | None = Field(
+        default=None, description="LR tile size."
+    )
+    tile_overlap: JsonInt = Field(default=0, ge=0, le=512, description="LR overlap between tiles.")
 
     @model_validator(mode="after")
     def _overlap_smaller_than_tile(self) -> InferenceSpec:
@@ -123,8 +164,11 @@ class InferenceSpec(_Strict):
 class Manifest(_Strict):
     """The root of ``submission.toml``."""
 
-    schema_version: Literal[1] = 1
-    team_id: int = Field(description="Registered team id, 0-99 (00 is the baseline).")
+    schema_version: Annotated[Literal[1], BeforeValidator(_json_integer)] = 1
+    team_id: JsonInt = Field(
+        description="Registered team id, 0-99 (00 is the baseline).",
+        json_schema_extra={"minimum": 0, "maximum": 99},
+    )
     team_name: str = Field(min_length=1, max_length=100)
     model_name: str = Field(pattern=MODEL_NAME, max_length=64)
     class_name: str = Field(
@@ -136,8 +180,15 @@ class Manifest(_Strict):
     args: list[Any] = Field(
         default_factory=list, description="Positional arguments, e.g. RCN(40, 40)."
     )
-    scale: int = Field(default=4, description="4 for the ESR challenges; 2 or 3 for 2023 RTSR.")
-    data_range: float = Field(description="1.0 for inputs in [0,1], 255.0 for [0,255].")
+    scale: JsonInt = Field(
+        default=4,
+        description="4 for the ESR challenges; 2 or 3 for 2023 RTSR.",
+        json_schema_extra={"enum": [2, 3, 4]},
+    )
+    data_range: float = Field(
+        description="1.0 for inputs in [0,1], 255.0 for [0,255].",
+        json_schema_extra={"enum": [1.0, 255.0]},
+    )
     checkpoint: CheckpointSpec = Field(default_factory=CheckpointSpec)
     inference: InferenceSpec = Field(default_factory=InferenceSpec)
 

@@ -22,7 +22,7 @@ class _Strict(BaseModel):
 
 
 class TeamCheck(_Strict):
-    team: str = Field(pattern=r"^team\d{2}$")
+    team: str = Field(pattern=r"^team[0-9]{2}$")
     team_id: int = Field(ge=0, le=99)
     status: TeamStatus = Field(
         description="The report's status; not_built: no zip could be built (findings say "
