@@ -30,12 +30,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.sub
 from esr_validator.baselines import rlfn
 from esr_validator.data import discover
 from esr_validator.evaluate import EvalOptions
-from esr_validator.metrics.convert import from_tensor, mod_crop, read_image, to_tensor
+from esr_validator.metrics.convert import mod_crop, read_image
 from esr_validator.metrics.imresize import downscale
 from esr_validator.metrics.psnr import psnr
 from esr_validator.pipeline import Setup, validate_zip
 from esr_validator.ruleset import load_ruleset
 from esr_validator.runners.local import LocalRunner
+from esr_validator.sandbox.convert import from_tensor, to_tensor
 from tests import subs
 
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry", "retina")
