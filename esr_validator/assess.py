@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from esr_validator.codes import finding
 from esr_validator.runners.base import ProcessOutcome
-from esr_validator.sandbox.complexity import significant_unsupported
 from esr_validator.schemas.findings import Finding
+from esr_validator.schemas.ops import significant_unsupported
 from esr_validator.schemas.report import ComplexityFigures, FigureSet, SplitFigures
 from esr_validator.schemas.scorer import ImageScore
 from esr_validator.schemas.worker import Complexity, ImageTiming
