@@ -24,6 +24,10 @@ from typing import Any, NamedTuple
 import torch
 from torch import nn
 
+from esr_validator.schemas.ops import ZERO_COST_OPS, significant_unsupported
+
+__all__ = ["ZERO_COST_OPS", "significant_unsupported"]  # re-exported for existing callers
+
 with warnings.catch_warnings():
     # fvcore calls torch.jit.script at import time, which torch now reports as deprecated.
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -32,8 +36,6 @@ with warnings.catch_warnings():
 _CONVS = (nn.Conv2d, nn.ConvTranspose2d)
 # The only activation modules the 2022 counter knew; GELU, SiLU, Sigmoid... count 0.
 _LEGACY_ACTIVATIONS = (nn.ReLU, nn.PReLU, nn.ELU, nn.LeakyReLU, nn.ReLU6)
-
-from esr_validator.schemas.ops import ZERO_COST_OPS, significant_unsupported  # noqa: E402,F401
 
 Hook = Callable[[nn.Module, tuple[Any, ...], Any], None]
 
