@@ -84,7 +84,7 @@ def _synthetic_spec(protocol: Timing, scale: int) -> SyntheticSpec:
         width=w,
         warmup=protocol.warmup,
         passes=protocol.timed_passes,
-        precision=protocol.precision,  # type: ignore[arg-type]
+        precision=protocol.precision,
         cudnn_benchmark=protocol.cudnn_benchmark,
         no_grad=protocol.no_grad,
     )

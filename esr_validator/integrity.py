@@ -83,7 +83,7 @@ def assemble(
             )
         per_run.append(times)
         assert record.result is not None
-        infos.append(RunInfo(index=r, wall_s=record.result.wall_s, clock=clock))  # type: ignore[arg-type]
+        infos.append(RunInfo(index=r, wall_s=record.result.wall_s, clock=clock))
     differing = [(r, name) for r, rec in enumerate(records) for name in rec.differs]
     if differing:
         findings.append(

@@ -56,7 +56,7 @@ def float_tensor_elements(model: nn.Module) -> int:
     total = 0
     for module in model.modules():
         stats = isinstance(module, nn.modules.batchnorm._BatchNorm)
-        found = [*module.parameters(recurse=False)]
+        found: list[torch.Tensor] = [*module.parameters(recurse=False)]
         found += [
             b for n, b in module.named_buffers(recurse=False) if not (stats and n in _BN_STATS)
         ]
@@ -70,11 +70,11 @@ def float_tensor_elements(model: nn.Module) -> int:
     return total
 
 
-class _Convs(TorchDispatchMode):
+class _Convs(TorchDispatchMode):  # type: ignore[no-untyped-call]
     """Counts every convolution the dispatcher sees and the elements it outputs."""
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self.calls = 0
         self.elements = 0
 
@@ -96,7 +96,9 @@ def _max_diff(a: object, b: object) -> float | None:
 def _traced_vs_eager(model: nn.Module, x: torch.Tensor) -> tuple[bool, float | None]:
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
-        traced = torch.jit.trace(model, x, check_trace=False, strict=False)
+        traced = torch.jit.trace(  # type: ignore[no-untyped-call]
+            model, x, check_trace=False, strict=False
+        )
         eager = model(x)
         diff = _max_diff(traced(x), eager)
     if diff is None:

@@ -100,7 +100,7 @@ def _recv_exact(sock: socket.socket, n: int) -> bytes:
 def send(
     sock: socket.socket, kind: Kind, meta: BaseModel | None = None, payload: bytes = b""
 ) -> None:
-    head = {"kind": kind, "payload": len(payload)}
+    head: dict[str, Any] = {"kind": kind, "payload": len(payload)}
     if meta is not None:
         head["meta"] = meta.model_dump(mode="json")
     raw = json.dumps(head, separators=(",", ":")).encode()
