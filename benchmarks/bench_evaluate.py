@@ -30,11 +30,12 @@ from skimage import data as skdata
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.subs
 from esr_validator.baselines import rlfn
 from esr_validator.data import discover
-from esr_validator.metrics.convert import from_tensor, mod_crop, read_image, to_tensor
+from esr_validator.metrics.convert import mod_crop, read_image
 from esr_validator.metrics.imresize import downscale
 from esr_validator.metrics.psnr import psnr
 from esr_validator.pipeline import prepare, validate_zip
 from esr_validator.runners.local import LocalRunner
+from esr_validator.sandbox.convert import from_tensor, to_tensor
 from esr_validator.settings import resolve
 from tests import subs
 

@@ -183,6 +183,13 @@ _ENTRIES: tuple[Code, ...] = (
         W,
         "Make model_name in the manifest match <Name> in the file name.",
     ),
+    Code(
+        "ESR219",
+        "models-dir-extra-file",
+        E,
+        "models/ holds exactly the one model source file: remove bytecode, extensions, "
+        "subfolders and names with trailing spaces.",
+    ),
     # --- checkpoint -------------------------------------------------------------------------
     Code(
         "ESR301",
@@ -346,6 +353,51 @@ _ENTRIES: tuple[Code, ...] = (
         "data-missing",
         E,
         "Point --data-dir at a folder with *_LR and *_HR splits (see docs/data.md).",
+    ),
+    Code(
+        "ESR512",
+        "timing-integrity",
+        E,
+        "The in-worker clock disagrees with the round trip timed outside it; the outer figure "
+        "is used. Do not touch timing code from the model.",
+    ),
+    Code(
+        "ESR513",
+        "outputs-differ-between-runs",
+        E,
+        "The same input must give the same output in every run; remove state kept across calls.",
+    ),
+    Code(
+        "ESR514",
+        "params-hidden",
+        E,
+        "Hold weights as nn.Parameter: buffers and plain tensors escape the params count.",
+    ),
+    Code(
+        "ESR515",
+        "flops-hidden-under-tracing",
+        E,
+        "The traced graph counts far fewer FLOPs than the eager forward; do not branch on "
+        "torch.jit.is_tracing().",
+    ),
+    Code(
+        "ESR516",
+        "traced-output-differs",
+        E,
+        "The forward must compute the same thing when traced; remove tracing-dependent code.",
+    ),
+    Code(
+        "ESR517",
+        "functional-convolutions",
+        W,
+        "Convolutions called functionally are invisible to the official activation counter; "
+        "use nn.Conv2d modules.",
+    ),
+    Code(
+        "ESR518",
+        "measuring-code-tampered",
+        E,
+        "The model changed the validator's measuring code; the figures cannot be trusted.",
     ),
     # --- worker failures -------------------------------------------------------------------
     Code(

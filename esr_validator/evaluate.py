@@ -1,27 +1,36 @@
-"""Evaluate an intake-approved submission: worker → (untrusted result) → scorer → report.
+"""Evaluate an intake-approved submission: sandbox sessions → (untrusted answers) → scorer.
 
-The data flow is the trust boundary. This trusted side stages the LR images into a fresh
-folder, hands the worker that folder, the submission and an empty output folder, and then
-parses what the worker wrote as hostile input. HR stays where it is and only the scorer,
-which never runs submission code, reads it.
+The data flow is the trust boundary. This trusted side decodes the LR images and hands them
+to sandbox processes one at a time through a channel (:mod:`esr_validator.official`): one
+process counts complexity, then each official run is a fresh process. Every answer is parsed
+as hostile input and timed from here. The SR outputs of run 0 land in a folder only the
+scorer reads; HR stays where it is and only the scorer, which never runs submission code,
+reads it. The sandbox gets the submission, read-only, and nothing else on disk.
 """
 
 from __future__ import annotations
 
 import shutil
 import tempfile
-import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-
-from pydantic import ValidationError
 
 from esr_validator.checks import process_findings
 from esr_validator.codes import finding
 from esr_validator.data import Dataset
 from esr_validator.fidelity import measure_fidelity
 from esr_validator.intake.check import Intake
+from esr_validator.integrity import assemble, complexity_findings
+from esr_validator.official import (
+    NULL_PASSES,
+    OUTPUT_TOLERANCE,
+    LRImage,
+    SessionFailed,
+    Sessions,
+    decode,
+)
 from esr_validator.runners.base import Mount, ProcessSpec, Runner
 from esr_validator.schemas.fidelity import ScoreItem, ScoreOutput, ScoreRequest
 from esr_validator.schemas.findings import Finding
@@ -33,7 +42,6 @@ from esr_validator.schemas.worker import (
 )
 from esr_validator.settings import SyntheticOptions
 
-MAX_RESULT_BYTES = 16 << 20
 Progress = Callable[[int, int], None]
 
 
@@ -78,31 +86,115 @@ def dataset_info(dataset: Dataset, *, smoke: bool) -> DatasetInfo:
     )
 
 
-def _watch(progress_file: Path, total: int, report: Progress, stop: threading.Event) -> None:
-    while not stop.wait(0.25):
+class SandboxRun:
+    """The sandbox half of an evaluation: complexity, then each official run, each a fresh
+    process fed ``images`` one at a time; SR outputs of run 0 land in ``sr_dir``.
+
+    ``run`` never raises for the model: its failures come back as findings.
+    """
+
+    def __init__(
+        self,
+        intake: Intake,
+        images: list[LRImage],
+        *,
+        runner: Runner,
+        options: EvalOptions,
+        sr_dir: Path,
+    ) -> None:
+        assert intake.runnable and intake.root and intake.manifest
+        self.intake = intake
+        self.images = images
+        self.runner = runner
+        self.options = options
+        self.sr_dir = sr_dir
+
+    def _config(self) -> WorkerConfig:
+        sub = self._submission_mount()
+        assert self.intake.manifest and self.intake.model_file and self.intake.checkpoint_file
+        o = self.options
+        return WorkerConfig(
+            manifest=self.intake.manifest,
+            submission_dir=self.runner.path_in_view(sub),
+            model_file=self.intake.model_file,
+            checkpoint_file=self.intake.checkpoint_file,
+            device="cuda" if o.gpu is not None else "cpu",
+            cudnn_benchmark=o.cudnn_benchmark,
+            legacy_flops=o.legacy_flops,
+            threads=o.threads,
+            synthetic=o.synthetic.spec(self.intake.manifest.scale) if o.synthetic else None,
+        )
+
+    def _submission_mount(self) -> Mount:
+        assert self.intake.root is not None
+        return Mount(self.intake.root, "/submission", read_only=True)
+
+    def _sessions(self, progress: Progress | None) -> Sessions:
+        if self.runner.sandboxed:
+            # The container's unprivileged user must read the (read-only) submission mount.
+            assert self.intake.root is not None
+            self.intake.root.chmod(0o755)
+        self.sr_dir.mkdir(parents=True, exist_ok=True)
+        runs = 1 if self.options.synthetic else self.options.runs
+        repeat = self.options.synthetic is None and self.options.stable_runs > 0
+        return Sessions(
+            runner=self.runner,
+            config=self._config(),
+            images=self.images,
+            mounts=(self._submission_mount(),),
+            timeout_s=self.options.timeout_s,
+            gpu=self.options.gpu,
+            sr_dir=self.sr_dir,
+            progress=progress,
+            total=len(self.images) * (NULL_PASSES + runs) + (runs if repeat else 0),
+        )
+
+    def run(self, progress: Progress | None = None) -> tuple[WorkerResult | None, list[Finding]]:
+        started = time.perf_counter()
+        sessions = self._sessions(progress)
+        runs = 1 if self.options.synthetic else self.options.runs
+        repeat = self.options.synthetic is None and self.options.stable_runs > 0
         try:
-            report(min(int(progress_file.read_text() or 0), total), total)
-        except (OSError, ValueError):
-            continue
-
-
-def _read_result(out: Path) -> tuple[WorkerResult | None, list[Finding]]:
-    path = out / "result.json"
-    if not path.is_file() or path.is_symlink():
-        return None, []
-    if path.stat().st_size > MAX_RESULT_BYTES:
-        return None, [finding("worker-result-invalid", "result.json is larger than 16 MiB")]
-    try:
-        return WorkerResult.model_validate_json(path.read_bytes()), []
-    except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        where = ".".join(map(str, first["loc"]))
-        return None, [
-            finding(
-                "worker-result-invalid",
-                f"{exc.error_count()} problem(s), first at {where}: {first['msg']}",
+            overhead, counted = sessions.overhead()
+            records = [sessions.official_run(r, repeat=repeat) for r in range(runs)]
+        except SessionFailed as exc:
+            return self._failed(exc)
+        result, findings = assemble(
+            sessions.images,
+            records,
+            overhead,
+            cuda=self.options.gpu is not None,
+            synthetic=self.options.synthetic is not None,
+            tolerance=OUTPUT_TOLERANCE,
+        )
+        if any(o.log_truncated for o in sessions.outcomes):
+            findings.append(
+                finding("worker-output-flood", "the model printed more than the log keeps")
             )
-        ]
+        if counted.complexity is not None:
+            findings += complexity_findings(counted.complexity)
+        wall = time.perf_counter() - started
+        result = result.model_copy(update={"complexity": counted.complexity, "wall_s": wall})
+        return result, findings
+
+    @staticmethod
+    def _failed(exc: SessionFailed) -> tuple[WorkerResult | None, list[Finding]]:
+        """A session that gave no usable answer: its own failure record, else its exit."""
+        outcome = exc.outcome
+        problems: list[Finding] = []
+        if outcome is not None and outcome.log_truncated:
+            problems.append(
+                finding("worker-output-flood", "the model printed more than the log keeps")
+            )
+        if outcome is not None and outcome.timed_out:
+            return None, problems + process_findings(outcome, role="worker")
+        if exc.result is not None and exc.result.status == "failed":
+            return exc.result, problems
+        if outcome is not None and (outcome.exit_code != 0 or outcome.signal is not None):
+            return None, problems + process_findings(outcome, role="worker")
+        message = str(exc) or "the sandbox gave no result"
+        return None, [*problems, finding("worker-result-invalid", message)]
+
 
 
 class Evaluation:
@@ -118,88 +210,6 @@ class Evaluation:
         self.options = options
         self.ws = Path(tempfile.mkdtemp(prefix="esr-eval-"))
 
-    def _mounts(self) -> tuple[Mount, Mount, Mount]:
-        assert self.intake.root is not None
-        return (
-            Mount(self.intake.root, "/submission", read_only=True),
-            Mount(self.ws / "lr", "/lr", read_only=True),
-            Mount(self.ws / "out", "/out", read_only=False),
-        )
-
-    def _worker_spec(self) -> ProcessSpec:
-        from esr_validator.data import stage_lr
-
-        stage_lr(self.dataset, self.ws / "lr", link=False)
-        out = self.ws / "out"
-        out.mkdir()
-        out.chmod(0o777)  # the sandboxed worker runs as an unprivileged user
-        if self.runner.sandboxed:
-            # The container's unprivileged user must read the (read-only) submission mount.
-            assert self.intake.root is not None
-            self.intake.root.chmod(0o755)
-        sub, lr, outm = self._mounts()
-        view = self.runner.path_in_view
-        assert self.intake.manifest and self.intake.model_file and self.intake.checkpoint_file
-        o = self.options
-        config = WorkerConfig(
-            manifest=self.intake.manifest,
-            submission_dir=view(sub),
-            model_file=self.intake.model_file,
-            checkpoint_file=self.intake.checkpoint_file,
-            lr_dir=view(lr),
-            out_dir=view(outm),
-            splits=[s.name for s in self.dataset.splits],
-            runs=o.runs,
-            stable_runs=o.stable_runs,
-            warmup=o.warmup,
-            device="cuda" if o.gpu is not None else "cpu",
-            cudnn_benchmark=o.cudnn_benchmark,
-            legacy_flops=o.legacy_flops,
-            threads=o.threads,
-            synthetic=o.synthetic.spec(self.intake.manifest.scale) if o.synthetic else None,
-        )
-        (out / "config.json").write_text(config.model_dump_json())
-        return ProcessSpec(
-            role="worker",
-            module="esr_validator.sandbox",
-            args=(f"{view(outm)}/config.json",),
-            mounts=(sub, lr, outm),
-            timeout_s=o.timeout_s,
-            gpu=o.gpu,
-        )
-
-    def _total_forwards(self) -> int:
-        n = sum(len(s.pairs) for s in self.dataset.splits)
-        o = self.options
-        if o.synthetic is not None:
-            return n + o.synthetic.warmup + o.synthetic.passes
-        return n * (o.runs + o.stable_runs) + min(o.warmup, n)
-
-    def _run_worker(
-        self, progress: Progress | None
-    ) -> tuple[WorkerResult | None, list[Finding], float]:
-        spec = self._worker_spec()
-        stop = threading.Event()
-        if progress:
-            total = self._total_forwards()
-            args = (self.ws / "out" / "progress", total, progress, stop)
-            threading.Thread(target=_watch, args=args, daemon=True).start()
-        try:
-            outcome = self.runner.run(spec)
-        finally:
-            stop.set()
-        result, problems = _read_result(self.ws / "out")
-        if outcome.log_truncated:
-            problems.append(
-                finding("worker-output-flood", "the model printed more than the log keeps")
-            )
-        if result is None and not problems:
-            problems = process_findings(outcome, role="worker")
-        elif outcome.timed_out:
-            problems = process_findings(outcome, role="worker")
-            result = None
-        return result, problems, outcome.wall_s
-
     def _score_items(self, result: WorkerResult) -> list[ScoreItem]:
         # Only files the host expects are scored; whatever else the worker wrote is ignored.
         written = {(im.split, im.stem): im.sr_file for im in result.images}
@@ -213,7 +223,7 @@ class Evaluation:
                         split=split.name,
                         stem=pair.stem,
                         hr_file=str(pair.hr.relative_to(self.dataset.root)),
-                        lr_file=f"{split.name}/{pair.stem}{pair.lr.suffix}",  # as staged
+                        lr_file=str(pair.lr.relative_to(self.dataset.root)),
                         sr_file=expected if got == expected else None,
                     )
                 )
@@ -223,13 +233,12 @@ class Evaluation:
         """Score in-process when the runner is local, else in a second, submission-free sandbox."""
         assert self.intake.manifest is not None
         hr = Mount(self.dataset.root, "/data", read_only=True)
-        lr = Mount(self.ws / "lr", "/lr", read_only=True)
         sr = Mount(self.ws / "out", "/sr", read_only=True)
         box = Mount(self.ws / "score", "/score", read_only=False)
         view = self.runner.path_in_view if self.runner.sandboxed else (lambda m: str(m.host))
         request = ScoreRequest(
             hr_dir=view(hr),
-            lr_dir=view(lr),
+            lr_dir=view(hr),  # the LR images sit in the dataset folder too
             sr_dir=view(sr),
             out_file=f"{view(box)}/score.json",
             scale=self.intake.manifest.scale,
@@ -247,7 +256,7 @@ class Evaluation:
             role="scorer",
             module="esr_validator.fidelity",
             args=(f"{view(box)}/request.json",),
-            mounts=(hr, lr, sr, box),
+            mounts=(hr, sr, box),
             timeout_s=self.options.timeout_s,
         )
         outcome = self.runner.run(spec)
@@ -258,7 +267,16 @@ class Evaluation:
 
     def run(self, progress: Progress | None = None) -> Evaluated:
         try:
-            result, problems, wall = self._run_worker(progress)
+            started = time.perf_counter()
+            sandbox = SandboxRun(
+                self.intake,
+                decode(self.dataset),
+                runner=self.runner,
+                options=self.options,
+                sr_dir=self.ws / "out",
+            )
+            result, problems = sandbox.run(progress)
+            wall = time.perf_counter() - started
             if result is None or result.status != "ok":
                 return Evaluated(result, None, problems, wall)
             scores, scoring_problems = self._score(result)

@@ -1,22 +1,16 @@
-"""Challenge baseline architectures, built by name.
+"""The registry of challenge baselines: names and facts, no torch.
 
-Weights are random: the baselines exist to check complexity counters against published
-figures and to time a reference network on the local device (calibration), never to make
-images. A baseline's module is imported only when it is built, so reading the registry does
-not import torch.
+The architectures themselves are torch code and run in the sandbox
+(:mod:`esr_validator.sandbox.baselines` builds them with random weights); the trusted side
+reads only this metadata and launches the sandbox to time or count one.
 """
 
 from __future__ import annotations
 
 import difflib
-import importlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, cast
 
 from esr_validator.errors import UsageError
-
-if TYPE_CHECKING:
-    from torch import nn
 
 
 @dataclass(frozen=True)
@@ -27,6 +21,12 @@ class BaselineSpec:
     data_range: float
     scales: tuple[int, ...]
     challenge: str
+
+    def scale_for(self, scale: int | None) -> int:
+        chosen = self.scales[0] if scale is None else scale
+        if chosen not in self.scales:
+            raise UsageError(f"baseline {self.name} is published for x{self.scales}, not x{chosen}")
+        return chosen
 
 
 SPECS: tuple[BaselineSpec, ...] = (
@@ -39,10 +39,6 @@ SPECS: tuple[BaselineSpec, ...] = (
 BASELINES: dict[str, BaselineSpec] = {s.name: s for s in SPECS}
 
 
-class _Factory(Protocol):
-    def __call__(self, *, scale: int) -> nn.Module: ...
-
-
 def baseline_spec(name: str) -> BaselineSpec:
     key = name.strip().lower()
     if key not in BASELINES:
@@ -52,18 +48,3 @@ def baseline_spec(name: str) -> BaselineSpec:
             hint=f"did you mean {close[0]!r}?" if close else None,
         )
     return BASELINES[key]
-
-
-def get_baseline(name: str, *, scale: int | None = None) -> nn.Module:
-    """Build baseline ``name`` with random weights, in eval mode, without gradients."""
-    spec = baseline_spec(name)
-    scale = spec.scales[0] if scale is None else scale
-    if scale not in spec.scales:
-        raise UsageError(f"baseline {spec.name} is published for x{spec.scales}, not x{scale}")
-    module = importlib.import_module(f"esr_validator.baselines.{spec.module}")
-    model = cast(_Factory, module.build)(scale=scale)
-    model.eval()
-    # As the official harnesses do: weights never need gradients, inputs are not no_grad'ed.
-    for p in model.parameters():
-        p.requires_grad_(False)
-    return model

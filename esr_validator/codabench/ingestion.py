@@ -3,9 +3,11 @@
     python -m esr_validator.codabench.ingestion SUBMISSION_DIR INPUT_DATA OUTPUT
 
 It packs the unzipped submission back into a zip (copied to OUTPUT for the scorer to check
-again), runs the static checks, and, when they pass, runs the inference worker
-(``python -m esr_validator.sandbox``, a child process) on the LR images of INPUT_DATA, which
-are already laid out as ``<split>/<stem>.png``. It never receives ground truth. It exits 0
+again), runs the static checks, and, when they pass, runs the sandbox sessions
+(:class:`esr_validator.evaluate.SandboxRun`: complexity, then each official run a fresh
+``python -m esr_validator.sandbox`` process fed one image at a time) on the LR images of
+INPUT_DATA, laid out as ``<split>/<stem>.png``. It writes the worker result and run 0's SR
+arrays to ``OUTPUT/worker/``. It never receives ground truth. It exits 0
 whenever it could write its output, so that the scoring step can report the findings.
 """
 
@@ -18,11 +20,11 @@ import sys
 import zipfile
 from pathlib import Path
 
-from esr_validator.codabench.layout import INTAKE_FILE, SUBMISSION_ZIP, WORKER_DIR
-from esr_validator.intake.check import Intake, run_intake
-from esr_validator.runners.base import Mount, ProcessSpec
+from esr_validator.codabench.layout import INTAKE_FILE, RESULT_FILE, SUBMISSION_ZIP, WORKER_DIR
+from esr_validator.evaluate import SandboxRun
+from esr_validator.intake.check import run_intake
+from esr_validator.official import decode_folder
 from esr_validator.runners.local import LocalRunner
-from esr_validator.schemas.worker import WorkerConfig
 from esr_validator.settings import Settings, resolve
 
 _EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -38,37 +40,6 @@ def pack_dir(src: Path, out: Path) -> Path:
     return out
 
 
-def _worker_spec(intake: Intake, lr_dir: Path, out: Path, settings: Settings) -> ProcessSpec:
-    assert intake.root and intake.manifest and intake.model_file and intake.checkpoint_file
-    o = settings.eval_options()
-    config = WorkerConfig(
-        manifest=intake.manifest,
-        submission_dir=str(intake.root),
-        model_file=intake.model_file,
-        checkpoint_file=intake.checkpoint_file,
-        lr_dir=str(lr_dir),
-        out_dir=str(out),
-        splits=sorted(p.name for p in lr_dir.iterdir() if p.is_dir()),
-        runs=o.runs,
-        stable_runs=o.stable_runs,
-        warmup=o.warmup,
-        device="cuda" if o.gpu is not None else "cpu",
-        cudnn_benchmark=o.cudnn_benchmark,
-        legacy_flops=o.legacy_flops,
-        synthetic=o.synthetic.spec(intake.manifest.scale) if o.synthetic else None,
-    )
-    (out / "config.json").write_text(config.model_dump_json())
-    mounts = (Mount(lr_dir, str(lr_dir), read_only=True), Mount(out, str(out), read_only=False))
-    return ProcessSpec(
-        role="worker",
-        module="esr_validator.sandbox",
-        args=(str(out / "config.json"),),
-        mounts=mounts,
-        timeout_s=o.timeout_s,
-        gpu=o.gpu,
-    )
-
-
 def ingest(submission: Path, input_data: Path, output: Path, *, settings: Settings) -> bool:
     """Run the prediction step; True when the worker ran."""
     output.mkdir(parents=True, exist_ok=True)
@@ -81,9 +52,20 @@ def ingest(submission: Path, input_data: Path, output: Path, *, settings: Settin
             return False
         out = output / WORKER_DIR
         shutil.rmtree(out, ignore_errors=True)
-        out.mkdir()
-        outcome = LocalRunner().run(_worker_spec(intake, input_data, out, settings))
-        print(f"worker exited {outcome.exit_code} after {outcome.wall_s:.1f} s", file=sys.stderr)
+        sandbox = SandboxRun(
+            intake,
+            decode_folder(input_data),
+            runner=LocalRunner(),
+            options=settings.eval_options(),
+            sr_dir=out,
+        )
+        result, findings = sandbox.run()
+        out.mkdir(parents=True, exist_ok=True)
+        if result is not None:
+            (out / RESULT_FILE).write_text(result.model_dump_json())
+        shown = ", ".join(f.code for f in findings) or "none"
+        got = "a result" if result else "no result"
+        print(f"sandbox: {got}; findings {shown}", file=sys.stderr)
         return True
 
 

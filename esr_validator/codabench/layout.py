@@ -7,7 +7,9 @@ from pathlib import Path
 APP = Path("/app")
 SUBMISSION_ZIP = "submission.zip"
 INTAKE_FILE = "intake.json"
-WORKER_DIR = "worker"  # the worker's out_dir inside the prediction output: result.json, sr/
+WORKER_DIR = "worker"  # the sandbox's output inside the prediction output: result.json, sr/
+RESULT_FILE = "result.json"  # the WorkerResult, as the sandbox sessions assembled it
+MAX_RESULT_BYTES = 16 << 20
 REPORT_FILE = "report.json"
 SCORES_FILE = "scores.json"
 DETAILS_FILE = "detailed_results.html"

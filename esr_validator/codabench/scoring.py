@@ -15,14 +15,18 @@ findings in the detailed results.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
+import stat
 import sys
 import tempfile
 from pathlib import Path
 
 from esr_validator.codabench.layout import (
     DETAILS_FILE,
+    MAX_RESULT_BYTES,
     REPORT_FILE,
+    RESULT_FILE,
     SCORES_FILE,
     SUBMISSION_ZIP,
     WORKER_DIR,
@@ -30,12 +34,16 @@ from esr_validator.codabench.layout import (
 from esr_validator.codabench.results import leaderboard_scores, render_html
 from esr_validator.codes import finding
 from esr_validator.data import Dataset, discover
-from esr_validator.evaluate import Evaluated, _read_result, dataset_info
+from esr_validator.drive import parse_result
+from esr_validator.evaluate import Evaluated, dataset_info
 from esr_validator.fidelity import measure_fidelity
 from esr_validator.intake.check import Intake, run_intake
+from esr_validator.integrity import complexity_findings
 from esr_validator.report import RunContext, assemble, now
 from esr_validator.reporters.text import dump_json
+from esr_validator.schemas.channel import ChannelError
 from esr_validator.schemas.fidelity import ScoreItem, ScoreRequest
+from esr_validator.schemas.findings import Finding
 from esr_validator.schemas.report import Report, RunnerInfo
 from esr_validator.schemas.worker import WorkerResult
 from esr_validator.settings import Settings, resolve
@@ -63,11 +71,33 @@ def _items(dataset: Dataset, result: WorkerResult) -> list[ScoreItem]:
     return items
 
 
+def read_result(path: Path) -> tuple[WorkerResult | None, list[Finding]]:
+    """The prediction step's result, read as hostile input: a regular file, never followed
+    through a link, bounded in size, validated."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return None, [finding("worker-crashed", "the prediction step left no worker result")]
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            return None, [finding("worker-result-invalid", "result.json is not a regular file")]
+        data = handle.read(MAX_RESULT_BYTES + 1)
+    if len(data) > MAX_RESULT_BYTES:
+        return None, [finding("worker-result-invalid", "result.json is larger than 16 MiB")]
+    try:
+        result = parse_result(data)
+    except ChannelError as exc:
+        return None, [finding("worker-result-invalid", str(exc))]
+    found = complexity_findings(result.complexity) if result.complexity else []
+    failure = result.failure
+    if result.status != "ok" and failure is not None:
+        found.append(finding("worker-crashed", f"{failure.category}: {failure.message}"[:2000]))
+    return result, found
+
+
 def _evaluate(intake: Intake, dataset: Dataset, res: Path, settings: Settings) -> Evaluated:
     assert intake.manifest is not None
-    result, problems = _read_result(res / WORKER_DIR)
-    if result is None and not problems:
-        problems = [finding("worker-crashed", "the prediction step left no worker result")]
+    result, problems = read_result(res / WORKER_DIR / RESULT_FILE)
     if result is None or result.status != "ok":
         return Evaluated(result, None, problems, 0.0)
     request = ScoreRequest(

@@ -105,6 +105,20 @@ def _pick_checkpoint(files: list[str], layout: Layout) -> None:
     layout.checkpoint_file = name
 
 
+def _models_dir(files: list[str], layout: Layout) -> None:
+    """Only the model source may sit in models/: the sandbox imports that one file from source,
+    and anything beside it (bytecode, an extension, a subfolder, a look-alike name with
+    trailing spaces) could be picked up instead of, or next to, the code the intake checked."""
+    for name in files:
+        if not name.startswith("models/") or name == layout.model_file:
+            continue
+        if name.endswith(".py") and PurePosixPath(name).parent == PurePosixPath("models"):
+            continue  # a second model source: reported once as model-file-multiple
+        layout.findings.append(
+            finding("models-dir-extra-file", f"{name!r} is not the model source file", path=name)
+        )
+
+
 def _stray_files(files: list[str], layout: Layout) -> None:
     for name in files:
         if name in (MANIFEST_NAME, layout.model_file, layout.checkpoint_file):
@@ -178,6 +192,7 @@ def check_layout(
         layout.findings.append(finding("manifest-missing", f"no {MANIFEST_NAME} at the zip root"))
     _pick_model(files, layout)
     _pick_checkpoint(files, layout)
+    _models_dir(files, layout)
     _stray_files(files, layout)
     _names_agree(layout, manifest)
     if manifest is not None and manifest.scale not in scales:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from esr_validator.schemas.worker import Environment, WorkerConfig
+from esr_validator.schemas.worker import Environment
 
 
 def cpu_name() -> str:
@@ -31,7 +31,7 @@ def _driver() -> str | None:
     return None
 
 
-def environment(device: torch.device, config: WorkerConfig) -> Environment:
+def environment(device: torch.device) -> Environment:
     cuda = device.type == "cuda"
     cudnn = torch.backends.cudnn.version() if cuda else None  # type: ignore[no-untyped-call]
     return Environment(

@@ -1,14 +1,20 @@
-"""Import, construct and load the submission's model, honouring every manifest variant."""
+"""Import, construct and load the submission's model, honouring every manifest variant.
+
+The model file is compiled from its source text and nothing else: no ``__pycache__`` is read
+(a planted ``.pyc`` could differ from the source the intake checked) and none is written
+(``sys.dont_write_bytecode``, and the runners set ``PYTHONDONTWRITEBYTECODE``).
+"""
 
 from __future__ import annotations
 
-import importlib.util
 import sys
+import types
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from esr_validator.sandbox.weights import WeightsError, load_state_dict
 from esr_validator.schemas.manifest import Manifest
 
 
@@ -17,13 +23,16 @@ class LoadError(Exception):
 
 
 def import_model_module(model_file: Path) -> object:
+    """Execute exactly ``model_file``'s source as a fresh module named after its stem."""
+    sys.dont_write_bytecode = True
+    if model_file.suffix != ".py" or not model_file.is_file():
+        raise LoadError(f"{model_file.name} is not a Python source file")
     name = model_file.stem
-    spec = importlib.util.spec_from_file_location(name, model_file)
-    if spec is None or spec.loader is None:
-        raise LoadError(f"cannot import {model_file.name}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
+    module = types.ModuleType(name)
+    module.__file__ = str(model_file)
+    sys.modules[name] = module  # dataclasses and pickling look the module up by name
+    code = compile(model_file.read_bytes(), str(model_file), "exec", dont_inherit=True)
+    exec(code, module.__dict__)  # noqa: S102  (this is the sandbox: running it is the point)
     return module
 
 
@@ -67,8 +76,6 @@ def _strip(state: dict[str, torch.Tensor], prefix: str | None) -> dict[str, torc
 
 def load_model(model_file: Path, checkpoint: Path, manifest: Manifest) -> nn.Module:
     """The official sequence: build, load on CPU, post-load, eval, freeze parameters."""
-    from esr_validator.intake.checkpoint import load_state_dict_safely
-
     model = build_model(import_model_module(model_file), manifest)
     spec = manifest.checkpoint
     if spec.loader_method:
@@ -77,7 +84,10 @@ def load_model(model_file: Path, checkpoint: Path, manifest: Manifest) -> nn.Mod
             raise LoadError(f"the model has no method {spec.loader_method}(path)")
         loader(str(checkpoint))
     else:
-        state = _strip(load_state_dict_safely(checkpoint, spec=spec), spec.strip_prefix)
+        try:
+            state = _strip(load_state_dict(checkpoint, spec=spec), spec.strip_prefix)
+        except (WeightsError, RuntimeError, ValueError, KeyError) as exc:
+            raise LoadError(f"cannot load the checkpoint: {str(exc)[:1500]}") from None
         try:
             model.load_state_dict(state, strict=spec.strict)
         except RuntimeError as exc:

@@ -41,25 +41,31 @@ class SyntheticSpec(_Strict):
 
 
 class WorkerConfig(_Strict):
-    """Everything the worker needs; paths are inside the worker's own view of the disk."""
+    """What one sandbox process is asked to do; it arrives as the channel's first frame.
 
+    ``run``: load, answer images one at a time (one official run), exit. ``complexity``:
+    answer images with a null model first (the channel's overhead, measured before any entry
+    code is imported), then load, run one forward, count complexity, exit. ``null``: the
+    null-model answers only, no model loaded.
+    """
+
+    mode: Literal["run", "complexity", "null"] = "run"
     manifest: Manifest
-    submission_dir: str
-    model_file: str = Field(description="Relative to submission_dir.")
-    checkpoint_file: str = Field(description="Relative to submission_dir.")
-    lr_dir: str = Field(description="Holds <split>/<stem>.png, LR only.")
-    out_dir: str
-    splits: list[str] = Field(min_length=1, max_length=8)
-    runs: int = Field(default=5, ge=1, le=MAX_RUNS)
-    stable_runs: int = Field(default=5, ge=0, le=MAX_RUNS)
-    warmup: int = Field(default=3, ge=0, le=100)
+    submission_dir: str | None = None
+    model_file: str | None = Field(default=None, description="Relative to submission_dir.")
+    checkpoint_file: str | None = Field(default=None, description="Relative to submission_dir.")
+    baseline: str | None = Field(
+        default=None,
+        pattern=r"^[a-z][a-z0-9_]{0,30}$",
+        description="Build this registry baseline (random weights) instead of the submission.",
+    )
     device: str = Field(default="cpu", pattern=r"^(cpu|cuda(:\d+)?)$")
     cudnn_benchmark: bool = False
     complexity_input: int = Field(default=256, ge=16, le=2048)
     legacy_flops: bool = False
     threads: int | None = Field(default=None, ge=1, le=256)
     synthetic: SyntheticSpec | None = Field(
-        default=None, description="None: time each LR image (runs, stable_runs, warmup)."
+        default=None, description="After the images, time by the synthetic protocol."
     )
 
 
@@ -77,6 +83,20 @@ class ImageTiming(_Strict):
     out_height: int = Field(ge=0, le=100000)
     out_width: int = Field(ge=0, le=100000)
     out_channels: int = Field(ge=0, le=64)
+    outer_ms: list[float] = Field(
+        default_factory=list,
+        max_length=MAX_RUNS,
+        description="Round trip timed by the trusted side, one per run, overhead included.",
+    )
+    event_ms: list[float] = Field(
+        default_factory=list, max_length=MAX_RUNS, description="In-worker CUDA events, per run."
+    )
+    overhead_ms: float | None = Field(
+        default=None, ge=0.0, le=3.6e6, description="The channel's round trip with a null model."
+    )
+    sr_sha256: list[str] = Field(
+        default_factory=list, max_length=MAX_RUNS, description="The SR output of each run."
+    )
 
 
 class SplitMemory(_Strict):
@@ -99,6 +119,35 @@ class SyntheticTiming(_Strict):
     note: str | None = Field(default=None, max_length=500)
 
 
+class ComplexityChecks(_Strict):
+    """Cross-checks of the official figures, counted in the same process on the same input."""
+
+    float_tensor_elements: int = Field(
+        ge=0,
+        le=10**11,
+        description="Every floating-point tensor the model holds: parameters, "
+        "buffers and plain tensor attributes (BatchNorm running statistics excluded).",
+    )
+    flops_dispatch: int | None = Field(
+        default=None,
+        ge=0,
+        le=10**16,
+        description="Eager forward counted at operator dispatch, "
+        "one multiply-add = one flop, as fvcore counts.",
+    )
+    activations_dispatch: int | None = Field(default=None, ge=0, le=10**13)
+    conv_count_dispatch: int | None = Field(default=None, ge=0, le=10**6)
+    traced_matches: bool | None = Field(
+        default=None, description="The traced graph's output equals the eager output."
+    )
+    traced_max_diff: float | None = Field(default=None, ge=0.0, allow_inf_nan=False)
+    tampered: list[str] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Measuring code that changed between the entry's import and the count.",
+    )
+
+
 class Complexity(_Strict):
     params: int = Field(ge=0, le=10**11)
     params_before_inference: int = Field(ge=0, le=10**11)
@@ -108,6 +157,7 @@ class Complexity(_Strict):
     activations: int = Field(ge=0, le=10**13)
     conv_count: int = Field(ge=0, le=10**6)
     input_dependent: bool = Field(description="FLOPs/activations differ on a second input.")
+    checks: ComplexityChecks | None = None
 
 
 class Environment(_Strict):
@@ -132,6 +182,16 @@ class WorkerFailure(_Strict):
     where: str | None = Field(default=None, max_length=200, description="Stage that failed.")
 
 
+class RunInfo(_Strict):
+    """One official run: one fresh sandbox process."""
+
+    index: int = Field(ge=0, le=MAX_RUNS)
+    wall_s: float = Field(ge=0.0, le=1e6)
+    clock: Literal["outer", "cuda-events"] = Field(
+        description="Which figure official_ms holds for this run."
+    )
+
+
 class WorkerResult(_Strict):
     schema_version: Literal[1] = 1
     status: Literal["ok", "failed"]
@@ -148,3 +208,4 @@ class WorkerResult(_Strict):
         max_length=20,
         description="CUDA calls of the entry run on the CPU instead (call and file:line).",
     )
+    runs: list[RunInfo] = Field(default_factory=list, max_length=MAX_RUNS)

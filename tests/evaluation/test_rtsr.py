@@ -23,9 +23,10 @@ from esr_validator.data import (
     load_datasets,
     stage_lr,
 )
-from esr_validator.metrics.convert import from_tensor, mod_crop, read_image, to_tensor
+from esr_validator.metrics.convert import mod_crop, read_image
 from esr_validator.metrics.psnr import psnr, psnr_y_float32
 from esr_validator.ruleset import load_ruleset
+from esr_validator.sandbox.convert import from_tensor, to_tensor
 from esr_validator.sandbox.synthetic import measure
 from esr_validator.schemas.report import Report
 from esr_validator.schemas.ruleset import Ruleset
@@ -189,7 +190,7 @@ def _fake_calibration(ruleset: Ruleset, dataset: object, **kw: Any) -> Calibrati
     # RTSRN takes seconds per 720p pass on a CPU: only the routing by scale is tested here.
     return Calibration(
         baseline="rtsrn",
-        device=device_name(torch.device("cpu")),
+        device=device_name("cpu"),
         runtime_ms=100.0,
         published_runtime_ms=published_runtime_ms(ruleset, scale=kw["scale"]) or 0.0,
     )

@@ -14,10 +14,11 @@ import torch
 
 from esr_validator.checks import significant_unsupported
 from esr_validator.data import discover
-from esr_validator.metrics.convert import from_tensor, mod_crop, read_image, to_tensor
+from esr_validator.metrics.convert import mod_crop, read_image
 from esr_validator.metrics.imresize import upscale
 from esr_validator.metrics.psnr import psnr
 from esr_validator.sandbox.complexity import count_params, fvcore_flops
+from esr_validator.sandbox.convert import from_tensor, to_tensor
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL_FILE = ROOT / "sample_submission" / "models" / "team01_TinyESR.py"

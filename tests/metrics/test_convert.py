@@ -12,14 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from esr_validator.metrics.convert import (
-    ImageReadError,
-    from_tensor,
-    mod_crop,
-    read_image,
-    to_tensor,
-    write_image,
-)
+from esr_validator.metrics.convert import ImageReadError, mod_crop, read_image, write_image
+from esr_validator.sandbox.convert import from_tensor, to_tensor
 
 
 def _rgb() -> np.ndarray:

@@ -13,9 +13,11 @@ from collections.abc import Iterator
 
 import pytest
 import torch
+from torch import nn
 
-from esr_validator.baselines import BASELINES, baseline_spec, get_baseline
+from esr_validator.baselines import BASELINES, baseline_spec
 from esr_validator.errors import UsageError
+from esr_validator.sandbox.baselines import build_baseline
 from esr_validator.sandbox.complexity import (
     activations_and_convs,
     count_params,
@@ -31,6 +33,12 @@ def _one_thread() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+def get_baseline(name: str, *, scale: int | None = None) -> nn.Module:
+    """The registry's facts (trusted side) and the sandbox's builder, as calibration joins them."""
+    spec = baseline_spec(name)
+    return build_baseline(spec.module, scale=spec.scale_for(scale))
 
 
 def sig(x: float, digits: int = 3) -> float:

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-import cv2
-import numpy as np
 import pytest
 import torch
 
-from esr_validator.intake.checkpoint import CheckpointError
-from esr_validator.sandbox import __main__ as worker
 from esr_validator.sandbox.cudashim import cpu_for_cuda
 from esr_validator.sandbox.loader import LoadError, load_model, model_dtype, place_model
 from esr_validator.schemas.manifest import CheckpointSpec, Manifest
-from esr_validator.schemas.worker import WorkerResult
-from tests.subs import TINY_MODEL, manifest, tiny_state_dict
+from esr_validator.schemas.report import Report
+from tests.factories import evaluate, make_settings
+from tests.subs import (
+    TINY_MODEL,
+    checkpoint_bytes,
+    good_members,
+    manifest,
+    tiny_state_dict,
+    write_zip,
+)
 
 # A model whose constructor and forward call .cuda(), as several accepted entries do.
 CUDA_MODEL = TINY_MODEL.replace(
@@ -100,7 +103,7 @@ def test_key_chain_takes_the_first_key_present(
 
 def test_key_chain_without_file_fallback_fails_when_no_key_is_present(tmp_path: Path) -> None:
     model_file, ckpt = _files(tmp_path, TINY_MODEL, tiny_state_dict())
-    with pytest.raises(CheckpointError, match="params_ema"):
+    with pytest.raises(LoadError, match="params_ema"):
         load_model(model_file, ckpt, _manifest(checkpoint={"keys": ["params_ema", "params"]}))
 
 
@@ -170,55 +173,30 @@ def test_cuda_calls_run_on_the_cpu_inside_the_shim_only(tmp_path: Path) -> None:
     assert ".cuda() at team16_TinySR.py:" in text and "torch.cuda.synchronize()" in text
 
 
-def _lr_dir(root: Path) -> Path:
-    split = root / "lr" / "valid"
-    split.mkdir(parents=True)
-    img = np.random.default_rng(0).integers(0, 255, (12, 10, 3), dtype=np.uint8)
-    cv2.imwrite(str(split / "0001x4.png"), img)
-    return root / "lr"
-
-
-def _run_worker(tmp_path: Path, source: str, state: Any, **overrides: Any) -> WorkerResult:
-    sub = tmp_path / "sub"
-    (sub / "models").mkdir(parents=True)
-    (sub / "model_zoo").mkdir()
-    (sub / "models" / "team16_TinySR.py").write_text(source)
-    torch.save(state, sub / "model_zoo" / "team16_TinySR.pth")
-    out = tmp_path / "out"
-    out.mkdir()
-    config = {
-        "manifest": manifest(**overrides),
-        "submission_dir": str(sub),
-        "model_file": "models/team16_TinySR.py",
-        "checkpoint_file": "model_zoo/team16_TinySR.pth",
-        "lr_dir": str(_lr_dir(tmp_path)),
-        "out_dir": str(out),
-        "splits": ["valid"],
-        "runs": 1,
-        "stable_runs": 0,
-        "warmup": 0,
-        "complexity_input": 32,
-    }
-    (tmp_path / "config.json").write_text(json.dumps(config))
-    worker.main([str(tmp_path / "config.json")])
-    return WorkerResult.model_validate_json((out / "result.json").read_text())
+def _evaluate(tmp_path: Path, source: str, state: Any, **overrides: Any) -> Report:
+    """The entry through the real sandbox sessions (complexity, then one official run)."""
+    members = good_members(**overrides)
+    members["models/team16_TinySR.py"] = source.encode()
+    members["model_zoo/team16_TinySR.pth"] = checkpoint_bytes(state)
+    zip_path = write_zip(tmp_path / "team16.zip", members)
+    return evaluate(zip_path, options=make_settings(runs=1, stable_runs=0).eval_options())
 
 
 def test_worker_evaluates_a_cuda_hardcoding_entry_on_cpu_and_says_so(tmp_path: Path) -> None:
     if torch.cuda.is_available():
         pytest.skip("on a GPU the entry's .cuda() behaves as written")
-    result = _run_worker(tmp_path, CUDA_MODEL, tiny_state_dict())
-    assert result.status == "ok", result.failure
-    assert result.complexity is not None and result.complexity.params > 0
-    assert any(".cuda()" in c for c in result.hardcoded_cuda)
-    assert torch.cuda.synchronize is not None  # restored: calling it would raise again
+    report = _evaluate(tmp_path, CUDA_MODEL, tiny_state_dict())
+    assert report.status == "evaluated", report.findings
+    assert report.complexity is not None and report.complexity.params > 0
+    [said] = [f for f in report.findings if f.name == "hardcoded-cuda"]
+    assert ".cuda()" in said.message
 
 
 def test_worker_evaluates_and_counts_an_fp16_entry_casting_its_input(tmp_path: Path) -> None:
     half = {k: v.half() for k, v in tiny_state_dict().items()}
-    result = _run_worker(
+    report = _evaluate(
         tmp_path, SELF_HALF, half, class_name="SelfHalf", inference={"precision": "fp16"}
     )
-    assert result.status == "ok", result.failure
-    assert result.complexity is not None and result.complexity.flops > 0
-    assert result.hardcoded_cuda == []
+    assert report.status == "evaluated", report.findings
+    assert report.complexity is not None and report.complexity.flops > 0
+    assert not any(f.name == "hardcoded-cuda" for f in report.findings)
