@@ -190,6 +190,8 @@ class MixedRun:
             str(self.ruleset),
             "--key",
             str(self.key),
+            # Our own test entries on the local runner: signing there must be asked for.
+            "--allow-unsandboxed-signing",
             *RUN_ARGS,
             *extra,
         ]
