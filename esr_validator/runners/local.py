@@ -3,6 +3,9 @@
 It keeps the trust boundary's data separation (the worker gets LR only, a scrubbed
 environment and its own working directory) but the model can still read anything this user
 can. Reports say so (the ``not-sandboxed`` finding); use the docker runner for untrusted entries.
+
+Every process runs under :mod:`esr_validator.runners.reaper`, a child subreaper that kills
+the whole tree the worker leaves, including processes that started a new session.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from typing import Literal
 import esr_validator
 from esr_validator.runners.base import Mount, ProcessOutcome, ProcessSpec
 
+REAPER = "esr_validator.runners.reaper"
+GRACE_S = 5.0  # after SIGTERM, how long the reaper may take to kill the tree
 _KEEP_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS")
 
 
@@ -84,7 +89,8 @@ class LocalRunner:
 
     def run(self, spec: ProcessSpec) -> ProcessOutcome:
         home = tempfile.mkdtemp(prefix=f"esr-{spec.role}-home-")
-        cmd = [sys.executable, "-m", spec.module, *spec.args]
+        # The reaper kills whatever the worker leaves behind, new sessions included.
+        cmd = [sys.executable, "-m", REAPER, sys.executable, "-m", spec.module, *spec.args]
         started = time.perf_counter()
         proc = subprocess.Popen(
             cmd,
@@ -93,7 +99,7 @@ class LocalRunner:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, so a timeout kills every child
+            start_new_session=True,  # its own group: killed too, should the reaper not answer
         )
         reader = _TailReader(proc.stdout, spec.log_limit_bytes)
         reader.start()
@@ -102,6 +108,9 @@ class LocalRunner:
             proc.wait(timeout=spec.timeout_s)
         except subprocess.TimeoutExpired:
             timed_out = True
+            proc.send_signal(signal.SIGTERM)  # the reaper kills the whole tree, then exits
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=GRACE_S)
         finally:
             self._kill_group(proc)
             reader.join(timeout=5)
