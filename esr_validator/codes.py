@@ -469,6 +469,13 @@ _ENTRIES: tuple[Code, ...] = (
         W,
         "The runtime is not the ruleset's protocol; time on a CUDA GPU without overrides.",
     ),
+    Code(
+        "ESR705",
+        "score-overflow",
+        E,
+        "A measurement is so far above the baseline that its score exceeds any double; the "
+        "entry cannot be ranked. Check the parameter count (unused layers count too).",
+    ),
     # --- environment and sandbox ------------------------------------------------------------
     Code(
         "ESR801",
