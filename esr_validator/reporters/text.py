@@ -142,8 +142,8 @@ def synthetic_line(report: Report) -> str:
     assert s is not None
     line = (
         f"runtime: {s.passes} timed passes on one 1x3x{s.input_height}x{s.input_width} "
-        f"{for_terminal(s.precision)} input after {s.warmup} warm-up passes: mean {s.mean_ms:.2f} ms, "
-        f"median {s.median_ms:.2f} ms"
+        f"{for_terminal(s.precision)} input after {s.warmup} warm-up passes: "
+        f"mean {s.mean_ms:.2f} ms, median {s.median_ms:.2f} ms"
     )
     return line + "".join(f"\n  ({for_terminal(note)})" for note in s.notes)
 

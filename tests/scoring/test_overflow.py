@@ -14,7 +14,6 @@ import pytest
 from esr_validator.batch.leaderboard import build_board
 from esr_validator.batch.page import html_text
 from esr_validator.batch.tables import csv_text, md_text
-from esr_validator.judge import judge
 from esr_validator.ruleset import load_ruleset
 from esr_validator.schemas.report import ComplexityFigures, FigureSet, Report, SplitFigures
 from esr_validator.scoring import ScoringInputs, rank_field, score, scoring_findings
@@ -103,7 +102,9 @@ def test_unused_parameters_score_reaches_the_leaderboard(tmp_path: Path) -> None
     """About 6.5 M unused parameters: params score exp(2 x 6.5 / 0.317) ~ 6.4e17, an
     integral double written without a decimal point. The batch used to die re-reading it."""
     path = tmp_path / "huge.json"
-    judged = judge(_evaluated(6.5), R2024)  # the scoring block holds the huge score
+    report = _evaluated(6.5)
+    result = score(ScoringInputs.from_report(report, R2024), R2024)
+    judged = report.model_copy(update={"scoring": result})  # as the verdict step records it
     assert judged.scoring is not None and judged.scoring.scores["params"] > 2.0**53
     write_envelope(sign_report(judged, KEY), path)
     verify_envelope(path.read_bytes(), KEY.public_key())  # the organizer's own report verifies

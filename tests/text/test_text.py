@@ -21,7 +21,7 @@ from esr_validator.batch.page import html_text
 from esr_validator.batch.tables import csv_text, md_text
 from esr_validator.github import annotations as gh
 from esr_validator.github.summary import md
-from esr_validator.render import metrics_table, print_findings
+from esr_validator.reporters.text import metrics_table, print_findings
 from esr_validator.schemas.findings import Finding, Severity
 from esr_validator.scoring import LeaderboardRow
 from esr_validator.text import clean, for_csv
