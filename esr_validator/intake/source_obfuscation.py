@@ -211,6 +211,6 @@ def _assignment(node: ast.stmt, names: Names) -> list[Hit]:
 
 def _module_patch(module: ast.expr, line: int, names: Names, *, shown: str) -> list[Hit]:
     base = names.resolve(module) or ""
-    if base.split(".")[0] in ("torch", "builtins", "__builtin__", "sys"):
-        return []  # ESR412 / ESR411 / sys.modules have their own rules
+    if base.split(".")[0] in ("torch", "builtins", "__builtin__"):
+        return []  # ESR412 and ESR411 have their own rules
     return [Hit(MODULE_PATCH, line, f"`{shown}` changes the imported module {base}")]

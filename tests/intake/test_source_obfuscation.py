@@ -8,10 +8,13 @@ is honest code seen in accepted entries, written anew here; none of it may give 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from esr_validator.schemas.findings import Severity
 from tests.intake.test_source import HEAD, found, marked, run
+from tests.scripts import load_script
 
 OBFUSCATED = {
     # dynamic namespace access (ESR413)
@@ -57,6 +60,7 @@ OBFUSCATED = {
     "patch-numpy": "import numpy as np\nnp.load = print  # <- ESR417\n",
     "patch-os-path": "import os\nos.path.exists = lambda p: True  # <- ESR417\n",
     "setattr-module": "import math\nsetattr(math, 'sqrt', abs)  # <- ESR417\n",
+    "patch-sys": "import sys\nsys.stdout = None  # <- ESR417\n",
 }
 
 
@@ -125,3 +129,18 @@ def test_default_argument_of_an_unused_function_still_runs_at_import() -> None:
 def test_unreached_process_start_stays_an_error() -> None:
     text = HEAD + "import os\ndef never():\n    os.system('id')  # <- ESR407\n"
     assert [f.severity for f in run(text)] == [Severity.ERROR]
+
+
+def test_organizer_corpus_script_counts_errors_and_warnings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "team01_Honest.py").write_text(HEAD + HONEST["main-block"].replace("# <- ", "# "))
+    (models / "team02_Hidden.py").write_text(HEAD + OBFUSCATED["vars-module"])
+    (models / "helper.py").write_text("import socket\n")  # not a team file: not checked
+    assert load_script("check_organizer_sources").main([str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "entries checked: 2; entries with an error: 1" in out
+    assert "team02_Hidden.py:8 ESR413" in out and "team01" not in out.split("entries")[0]
+    assert "warning  ESR408 2" in out
