@@ -27,6 +27,11 @@ _WRITE_MODE = frozenset("wax+")
 _WRITE_FLAG_BITS = 0o1 | 0o2 | 0o100 | 0o1000 | 0o2000  # O_WRONLY|O_RDWR|O_CREAT|O_TRUNC|O_APPEND
 _REFLECTIVE = frozenset({"builtins.vars", "builtins.getattr", "operator.attrgetter"})
 _ROT13 = frozenset({"rot13", "rot_13"})
+_HIDDEN_BY_DEFAULT = frozenset(
+    {"builtins.open", "io.open", "io.FileIO", "codecs.open", "os.open", "os.fdopen",
+     "builtins.getattr", "builtins.setattr", "builtins.delattr", "builtins.vars",
+     "builtins.globals", "builtins.locals", "operator.attrgetter", "operator.methodcaller"}
+)  # fmt: skip
 _LAYER_MODULES = ("torch.nn", "torch.optim", "einops.layers", "timm.layers", "timm.models")
 
 
@@ -49,6 +54,24 @@ def scan(nodes: list[ast.AST], names: Names) -> list[Hit]:
             hits += _subscript(node, names)
         elif isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign | ast.Delete):
             hits += _assignment(node, names)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            hits += _default_aliases(node, names)
+    return hits
+
+
+def _default_aliases(
+    node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, names: Names
+) -> list[Hit]:
+    """``def __call__(cls, *a, w=open): w(p, "w")``: inside the function ``w`` is a parameter,
+    so no name rule sees the call. A default that is a function which writes, loads or looks
+    up by name is reported where it is bound (the metaclass default-argument trick)."""
+    defaults = [*node.args.defaults, *(d for d in node.args.kw_defaults if d is not None)]
+    hits = []
+    for value in defaults:
+        target = names.resolve(value) if isinstance(value, ast.Name | ast.Attribute) else None
+        if target in _HIDDEN_BY_DEFAULT:
+            message = f"a parameter default binds `{written(value)}` ({target}), hiding its calls"
+            hits.append(Hit(NAMESPACE, value.lineno, message))
     return hits
 
 

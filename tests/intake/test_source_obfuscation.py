@@ -56,6 +56,10 @@ OBFUSCATED = {
     "def meta(name, bases, ns, run=sys.modules['os'].system):  # <- ESR413\n"
     "    return type(name, bases, ns)\n"
     "class Hidden(metaclass=meta):\n    pass\n",
+    "metaclass-default-open": "class Meta(type):\n"
+    "    def __call__(cls, *a, w=open):  # <- ESR413\n"
+    "        w('x.pth', 'w').write('')\n"
+    "        return super().__call__(*a)\n",
     # writes to attributes of imported modules (ESR417)
     "patch-numpy": "import numpy as np\nnp.load = print  # <- ESR417\n",
     "patch-os-path": "import os\nos.path.exists = lambda p: True  # <- ESR417\n",
