@@ -100,3 +100,21 @@ def non_finite_paths(value: Any, path: str = "$") -> list[str]:
             found += non_finite_paths(item, f"{path}[{index}]")
         return found
     return []
+
+
+def as_json_doubles(value: Any) -> Any:
+    """``value`` with every integer outside the double-exact range as the double it becomes.
+
+    JSON numbers are doubles (RFC 8785 refuses a larger Python int outright). A count that a
+    hostile entry drives past 2^53 (a FLOP count) is signed as the nearest double rather than
+    stopping the signing; below 2^53 every integer is exact and left alone.
+    """
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value if abs(value) <= _SAFE_INTEGER else float(value)
+    if isinstance(value, dict):
+        return {key: as_json_doubles(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [as_json_doubles(item) for item in value]
+    return value

@@ -100,3 +100,29 @@ def test_number_that_is_not_one_canonical_double_is_refused(literal: bytes) -> N
 def test_a_5000_digit_integer_is_invalid_json_not_a_traceback() -> None:
     with pytest.raises(VerificationError, match="not valid JSON"):
         strict_loads(b"1" + b"0" * 5000, what="the payload")
+
+
+def test_a_count_past_2_53_signs_as_a_double_and_verifies(tmp_path: Path) -> None:
+    """A hostile entry can drive an integer count (FLOPs) past 2^53, which RFC 8785 refuses
+    as an int: it is signed as the nearest double instead of failing the signing."""
+    from esr_validator.schemas.report import ComplexityFigures
+
+    flops = 2**60 + 1
+    cx = ComplexityFigures(
+        params=1,
+        params_m=1e-6,
+        params_before_inference=1,
+        flops=flops,
+        flops_g=flops / 1e9,
+        unsupported_ops={},
+        activations=1,
+        activations_m=1e-6,
+        conv_count=1,
+        input_dependent=False,
+        input_size=256,
+    )
+    path = tmp_path / "report.json"
+    write_envelope(sign_report(make_report(complexity=cx), KEY), path)
+    verified = verify_envelope(path.read_bytes(), PUB)
+    assert verified.report.complexity is not None
+    assert verified.report.complexity.flops == int(float(flops))
