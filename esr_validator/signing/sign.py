@@ -29,7 +29,7 @@ def report_predicate(report: Report) -> dict[str, Any]:
     """The report as the JSON value that gets signed, refusing anything unsignable."""
     # Both dumps are checked: in JSON mode pydantic silently turns a non-finite float held
     # in an untyped field (manifest kwargs) into null, so the Python dump is looked at first.
-    predicate = as_json_doubles(report.model_dump(mode="json"))
+    predicate: dict[str, Any] = as_json_doubles(report.model_dump(mode="json"))
     bad = non_finite_paths(report.model_dump()) or non_finite_paths(predicate)
     if bad:
         raise SigningError(
