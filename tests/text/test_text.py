@@ -206,3 +206,19 @@ def test_clean_leaves_no_control_bidi_or_line_break(text: str) -> None:
 @given(st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cf", "Zl", "Zp"))))
 def test_clean_keeps_ordinary_text_as_is(text: str) -> None:
     assert clean(text) == text
+
+
+def test_markdown_reporter_cells_cannot_add_rows_links_or_html() -> None:
+    from esr_validator.reporters.markdown import findings_md
+
+    finding = Finding(
+        code="ESR601",
+        name="worker-crashed",
+        severity=Severity.ERROR,
+        message=MD_ROWS + "[x](http://evil.example) <img src=x>" + ANSI,
+    )
+    text = findings_md([finding], subject="team\r| 1 | forged |")
+    table = [line for line in text.splitlines() if line.startswith("|")]
+    assert len(table) == 3  # head, rule, one finding
+    assert not re.search(r"(?<!\\)\]\(http", text) and not re.search(r"(?<!\\)<img", text)
+    assert "\x1b" not in text and "\r" not in text
