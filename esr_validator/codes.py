@@ -280,6 +280,48 @@ _ENTRIES: tuple[Code, ...] = (
         E,
         "Do not reassign attributes of torch; define your own functions.",
     ),
+    Code(
+        "ESR413",
+        "source-dynamic-namespace",
+        E,
+        "Import and call functions by name (`import x; x.f()`); do not reach modules through "
+        "sys.modules, vars(), __dict__, computed getattr or __builtins__.",
+    ),
+    Code(
+        "ESR414",
+        "source-reflective-format",
+        E,
+        "Format strings with f-strings or str.format; string.Formatter's field lookup returns "
+        "arbitrary attributes.",
+    ),
+    Code(
+        "ESR415",
+        "source-private-pickle",
+        E,
+        "Model code must not unpickle; pickle's private entry points (_loads, _Unpickler) run "
+        "code just like the public ones.",
+    ),
+    Code(
+        "ESR416",
+        "source-low-level-file",
+        E,
+        "Model code must not write files; io.FileIO and os.open with computed or numeric "
+        "flags open files for writing out of sight.",
+    ),
+    Code(
+        "ESR417",
+        "source-module-patch",
+        E,
+        "Do not assign to attributes of imported modules; it changes them for the harness too. "
+        "Define your own function instead.",
+    ),
+    Code(
+        "ESR418",
+        "source-cudnn-flags",
+        W,
+        "The harness sets the timing protocol's cudnn flags; the entry's own settings can change "
+        "its measured runtime. Remove them unless the organizers' run set them the same way.",
+    ),
     # --- evaluated outputs and measurements -------------------------------------------------
     Code(
         "ESR501",
@@ -468,6 +510,13 @@ _ENTRIES: tuple[Code, ...] = (
         "timing-protocol-deviation",
         W,
         "The runtime is not the ruleset's protocol; time on a CUDA GPU without overrides.",
+    ),
+    Code(
+        "ESR705",
+        "score-overflow",
+        E,
+        "A measurement is so far above the baseline that its score exceeds any double; the "
+        "entry cannot be ranked. Check the parameter count (unused layers count too).",
     ),
     # --- environment and sandbox ------------------------------------------------------------
     Code(

@@ -17,6 +17,7 @@ from rich.progress import (
 )
 
 from esr_validator.reporters.base import UNDONE, BatchEntry
+from esr_validator.text import for_terminal
 
 Outcome = BatchEntry  # one submission's outcome, as the reporters draw it
 
@@ -53,7 +54,8 @@ class Display:
 
     def started(self, name: str, *, where: str) -> None:
         with self.lock:
-            self.tasks[name] = self.bar.add_task(f"  {name[:26]}", total=None, note=where)
+            label = for_terminal(name[:26])
+            self.tasks[name] = self.bar.add_task(f"  {label}", total=None, note=for_terminal(where))
 
     def progress(self, name: str, done: int, total: int) -> None:
         with self.lock:
@@ -71,10 +73,11 @@ class Display:
         mark = {"ok": "[green]ok[/]", UNDONE: "[yellow]undone[/]"}.get(
             outcome.category, f"[red]{outcome.category}[/]"
         )
-        first = outcome.message.strip().splitlines()[0] if outcome.message.strip() else ""
-        detail = f": {first[:120]}" if first else ""
+        lines = outcome.message.strip().splitlines()
+        first = for_terminal(lines[0][:120]) if lines else ""
+        detail = f": {first}" if first else ""
         self.console.print(
-            f"{outcome.name}: {mark}{detail}",
+            f"{for_terminal(outcome.name)}: {mark}{detail}",
             markup=True,
             highlight=False,
             no_wrap=True,

@@ -1,7 +1,8 @@
 """The leaderboard as one static HTML page: inline CSS and JS, nothing fetched.
 
 Every text from a submission (team and model names, failure messages) goes through
-``html.escape``; links point at the report files beside the page (``reports/...``).
+:func:`esr_validator.text.for_html` (control and bidi characters neutralised, then
+``html.escape``); links point at the report files beside the page (``reports/...``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from esr_validator.batch.leaderboard import Board, Entry
 from esr_validator.batch.plot import scatter_svg
 from esr_validator.batch.tables import first_line as _first_line
 from esr_validator.batch.tables import fmt
+from esr_validator.text import clean, for_html
 
 CSS = """
 body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222}
@@ -59,18 +61,22 @@ def _th(label: str, *, num: bool) -> str:
 def _td(text: str, sort: object, *, num: bool, extra: str = "") -> str:
     cls = extra or ("" if num else "t")
     attr = f' class="{cls}"' if cls else ""
-    return f'<td{attr} data-v="{escape("" if sort is None else str(sort))}">{text}</td>'
+    return f'<td{attr} data-v="{for_html("" if sort is None else sort)}">{text}</td>'
+
+
+def _href(path: str) -> str:
+    return escape(quote(clean(path)))
 
 
 def _row(e: Entry, board: Board) -> str:
     main = board.tracks[0].name
-    team = "" if e.team_name is None else escape(e.team_name)
+    team = "" if e.team_name is None else for_html(e.team_name)
     outcome = e.failure or ("ok" if e.status == "evaluated" else e.status)
     cells = [
         _td(str(e.ranks.get(main) or "–"), e.ranks.get(main), num=True),
-        _td(f'<a href="{escape(quote(e.report))}">{escape(e.name)}</a>', e.name, num=False),
+        _td(f'<a href="{_href(e.report)}">{for_html(e.name)}</a>', e.name, num=False),
         _td(team, e.team_name or "", num=False),
-        _td(escape(outcome), outcome, num=False),
+        _td(for_html(outcome), outcome, num=False),
     ]
     cells += [_td(fmt(e.psnr.get(s)), e.psnr.get(s), num=True) for s in board.splits]
     cells += [
@@ -86,7 +92,7 @@ def _row(e: Entry, board: Board) -> str:
     failed = e.failure not in (None, "below_gate")
     note = _first_line(e.failure_message) if failed else e.notes.get(main, "")
     note = note if len(note) <= 140 else note[:139] + "…"
-    cells.append(_td(escape(note), note, num=False, extra="note"))
+    cells.append(_td(for_html(note), note, num=False, extra="note"))
     cls = ' class="failed"' if failed else ""
     return f"<tr{cls}>" + "".join(cells) + "</tr>"
 
@@ -107,11 +113,11 @@ def html_text(board: Board) -> str:
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{escape(board.title)}</title>
+<title>{for_html(board.title)}</title>
 <style>{CSS}</style></head>
 <body>
-<h1>{escape(board.title)}</h1>
-<p class="meta">Ruleset {escape(board.ruleset)} {escape(board.ruleset_version)};
+<h1>{for_html(board.title)}</h1>
+<p class="meta">Ruleset {for_html(board.ruleset)} {for_html(board.ruleset_version)};
 {len(board.entries)} submissions; the main-track score is {better} is better.
 Click a column header to sort, an entry for its report.</p>
 <table id="board" class="sortable"><thead>{_header(board)}</thead>

@@ -7,6 +7,7 @@ from html import escape
 from urllib.parse import quote
 
 from esr_validator.batch.leaderboard import Board, Entry
+from esr_validator.text import for_html
 
 W, H = 640, 400
 LEFT, RIGHT, TOP, BOTTOM = 64, 20, 20, 48
@@ -83,8 +84,8 @@ def scatter_svg(board: Board) -> str:
         href = escape(quote(entry.report))
         parts.append(
             f'<a href="{href}"><circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="6" '
-            f'class="{"ranked" if ranked else "unranked"}" data-entry="{escape(entry.name)}">'
-            f"<title>{escape(title)}</title></circle></a>"
+            f'class="{"ranked" if ranked else "unranked"}" data-entry="{for_html(entry.name)}">'
+            f"<title>{for_html(title)}</title></circle></a>"
         )
     parts.append("</svg>")
     return "\n".join(parts)

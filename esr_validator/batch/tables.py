@@ -1,37 +1,22 @@
 """The leaderboard as CSV (one row per submission) and Markdown (one table per track).
 
-Team names come from the submissions' manifests, so they are untrusted text: a CSV cell
-that a spreadsheet would run as a formula is quoted with a leading apostrophe, and Markdown
-special characters are escaped.
+Team names come from the submissions' manifests, so they are untrusted text: every cell goes
+through :mod:`esr_validator.text` (control characters neutralised first, so a bare CR cannot
+split a row; then a cell a spreadsheet would run as a formula is quoted with a leading
+apostrophe, and Markdown special characters are escaped).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import re
 
 from esr_validator.batch.leaderboard import Board, Entry
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|])")
+from esr_validator.text import clean, for_csv, for_markdown
 
 
 def fmt(value: float | None, digits: int = 4) -> str:
     return "" if value is None else f"{value:.{digits}f}"
-
-
-def _cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) and not _is_number(text) else text
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def csv_text(board: Board) -> str:
@@ -50,12 +35,12 @@ def csv_text(board: Board) -> str:
         row += [fmt(e.runtime_ms, 3), fmt(e.flops_g), fmt(e.params_m), fmt(e.score, 6)]
         row += [e.ranks.get(t) for t in tracks] + [e.notes.get(t) for t in tracks]
         row += [e.failure_message, e.report]
-        writer.writerow([_cell(v) for v in row])
+        writer.writerow([for_csv(v) for v in row])
     return buf.getvalue()
 
 
 def md_escape(text: object) -> str:
-    return _MD_SPECIAL.sub(r"\\\1", "" if text is None else str(text)).replace("\n", " ")
+    return for_markdown(text)
 
 
 def _team(e: Entry) -> str:
@@ -65,7 +50,8 @@ def _team(e: Entry) -> str:
 
 
 def first_line(text: str | None) -> str:
-    return (text or "").strip().splitlines()[0] if (text or "").strip() else ""
+    lines = clean(text, multiline=True).strip().split("\n")
+    return lines[0] if lines else ""
 
 
 def md_text(board: Board) -> str:
@@ -88,7 +74,8 @@ def md_text(board: Board) -> str:
         lines.append("| --- | --- | --- | --- | --- |")
         for e in failed:
             lines.append(
-                f"| {md_escape(e.name)} | {_team(e)} | {e.status} | {e.failure or ''} | "
+                f"| {md_escape(e.name)} | {_team(e)} | {md_escape(e.status)} | "
+                f"{md_escape(e.failure or '')} | "
                 f"{md_escape(first_line(e.failure_message)[:200])} |"
             )
         lines.append("")

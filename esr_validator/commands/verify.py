@@ -13,6 +13,7 @@ from esr_validator.errors import EXIT_OK, EXIT_SIGNATURE, InputError
 from esr_validator.signing.errors import VerificationError
 from esr_validator.signing.keys import load_public_key
 from esr_validator.signing.verify import VerifiedReport, verify_envelope
+from esr_validator.text import clean
 
 
 def run(args: argparse.Namespace) -> int:
@@ -26,9 +27,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         verified = verify_envelope(data, public_key, submission_zip=submission)
     except VerificationError as exc:
-        print(f"FAIL: {exc.message}")
+        print(f"FAIL: {clean(exc.message)}")  # messages quote the report's own names
         if exc.hint:
-            print(f"  hint: {exc.hint}")
+            print(f"  hint: {clean(exc.hint)}")
         return EXIT_SIGNATURE
     _print_ok(verified, submission)
     return EXIT_OK
@@ -39,8 +40,8 @@ def _print_ok(verified: VerifiedReport, submission: Path | None) -> None:
     info = report.submission
     print(f"OK: signed by {verified.keyid}")
     print(
-        f"  report: {info.zip_name} sha256:{info.zip_sha256}, status {report.status}, "
-        f"validator {report.validator_version}, finished {report.finished_at.isoformat()}"
+        f"  report: {clean(info.zip_name)} sha256:{info.zip_sha256}, status {report.status}, "
+        f"validator {clean(report.validator_version)}, finished {report.finished_at.isoformat()}"
     )
     if submission is not None:
         print(f"  submission: {submission} matches the signed digest")

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from esr_validator.schemas.findings import Finding, Severity
+from esr_validator.text import clean
 
 PER_KIND = 10
 LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
@@ -27,11 +28,14 @@ _ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 
 
 def escape_data(text: str) -> str:
+    # Control characters (ANSI colours the log renders, bidi overrides) are neutralised
+    # first; LF survives as the escaped line break GitHub shows inside one annotation.
+    text = clean(text, multiline=True)
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def escape_property(text: str) -> str:
-    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+    return escape_data(clean(text)).replace(":", "%3A").replace(",", "%2C")
 
 
 def command(name: str, message: str = "", **properties: str) -> str:

@@ -18,6 +18,7 @@ from esr_validator.github.annotations import Located
 from esr_validator.schemas.findings import Finding, Severity
 from esr_validator.schemas.pr import PrCheck, TeamCheck
 from esr_validator.settings import step_summary_path
+from esr_validator.text import clean
 
 STEP_SUMMARY_LIMIT = 1024 * 1024
 MARGIN = 4096  # room for what GitHub counts differently, and for a later step's note
@@ -29,7 +30,7 @@ _ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 
 def md(text: str, *, limit: int = MAX_CELL) -> str:
     """``text`` as one Markdown table cell: one line, no markup, at most ``limit`` chars."""
-    flat = " ".join(text.split())
+    flat = " ".join(clean(text).split())
     if len(flat) > limit:
         flat = flat[: limit - 1] + "…"
     return html.escape(_MD.sub(r"\\\1", flat), quote=False)
@@ -47,16 +48,14 @@ def _fmt(value: float | None, spec: str) -> str:
 
 def _team_row(t: TeamCheck) -> str:
     errors = sum(f.severity is Severity.ERROR for f in t.findings)
-    warnings = sum(
-        f.severity is Severity.WARNING and not code_of(f).context for f in t.findings
-    )
+    warnings = sum(f.severity is Severity.WARNING and not code_of(f).context for f in t.findings)
     status = ("✅ pass" if t.ok else "❌ fail") + (
         "" if t.status == "evaluated" else f" ({t.status})"
     )
     psnr = " · ".join(f"{md(s)} {_fmt(v, '.2f')}" for s, v in t.psnr.items()) or "—"
     c = t.complexity
     cells = [
-        t.team,
+        md(t.team),
         status,
         f"<code>{md(t.model_file)}</code>" if t.model_file else "—",
         psnr,
@@ -75,7 +74,7 @@ def _finding_row(item: Located) -> str:
     cells = [
         _ICON[f.severity],
         md(f"{f.code} {f.name}"),
-        item.team or "",
+        md(item.team or ""),
         _where(f),
         md(f.message),
         md(f.hint or ""),

@@ -4,7 +4,9 @@
 factory (ESR402), imports the evaluation environment cannot satisfy (ESR403/ESR404, see
 ``source_imports``), hard-coded CUDA devices (ESR405) and behaviour a model has no business
 with: network, processes, file writes, native code, dynamic code, builtins and patching torch
-(ESR406-ESR412, see ``source_rules``). Static analysis cannot be complete (a determined author
+(ESR406-ESR412, see ``source_rules``), and the obfuscation families (ESR413-ESR417, see
+``source_obfuscation``). Plain uses on lines the evaluation never runs are warnings
+(``source_reach``). Static analysis cannot be complete (a determined author
 can hide a call from it); the sandbox is the barrier, this check is the early, precise report.
 """
 
@@ -14,7 +16,7 @@ import ast
 import warnings
 
 from esr_validator.codes import finding
-from esr_validator.intake import source_imports, source_rules
+from esr_validator.intake import source_imports, source_obfuscation, source_reach, source_rules
 from esr_validator.intake.packages import PackageList
 from esr_validator.intake.source_names import Names
 from esr_validator.intake.source_rules import Hit
@@ -34,7 +36,10 @@ def check_source(
     parents = {id(child): node for node in nodes for child in ast.iter_child_nodes(node)}
     findings = _class_defined(tree, path=path, class_name=class_name)
     hits = source_imports.scan(nodes, parents, environment=environment)
-    hits += source_rules.scan(nodes, Names(tree, nodes))
+    names = Names(tree, nodes)
+    hits += source_rules.scan(nodes, names)
+    hits += source_obfuscation.scan(nodes, names)
+    hits = source_reach.soften(hits, source_reach.analyse(tree, entry=class_name))
     findings += [_to_finding(hit, path=path) for hit in _unique(hits)]
     return findings
 

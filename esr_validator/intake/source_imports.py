@@ -19,6 +19,7 @@ from esr_validator.intake.source_policy import (
     BUILTIN_MODULES,
     BUILTINS,
     HARMLESS_STDLIB,
+    ORGANIZER_PACKAGES,
     PURPOSE,
     classify,
 )
@@ -111,6 +112,12 @@ def _judge(
                 "evaluation environment, but few models need it",
             )
         ]
+    if top in ORGANIZER_PACKAGES:
+        severity = Severity.WARNING
+        fallback += (
+            "; the organizers' environment offered it, so this is a warning: the evaluation "
+            "says whether the entry runs without it"
+        )
     return [
         Hit(
             UNAVAILABLE,

@@ -43,6 +43,14 @@ class Names:
         for _ in range(_ALIAS_PASSES):
             if not self._bind_assignments(assignments):
                 break
+        modules = {
+            alias.name if alias.asname else alias.name.split(".", 1)[0]
+            for node in nodes
+            if isinstance(node, ast.Import)
+            for alias in node.names
+        }
+        #: names that denote an imported module (``import os as o``; ``p = o`` too)
+        self.imported_modules = {n for n, target in self.aliases.items() if target in modules}
 
     def _bind_from(self, node: ast.ImportFrom) -> None:
         for alias in node.names:

@@ -17,6 +17,7 @@ from esr_validator.intake.source_names import Names
 from esr_validator.intake.source_policy import (
     BUILTIN_MODULES,
     BUILTINS,
+    CUDNN_FLAGS,
     DYNAMIC,
     ESCAPE_ATTRIBUTES,
     OPENERS,
@@ -247,6 +248,15 @@ def _assignment(node: ast.stmt, names: Names) -> list[Hit]:
             pending += target.elts
         elif isinstance(target, ast.Starred):
             pending.append(target.value)
+        elif isinstance(target, ast.Attribute) and names.resolve(target) in CUDNN_FLAGS:
+            hits.append(
+                Hit(
+                    "source-cudnn-flags",
+                    target.lineno,
+                    f"`{written(target)}` sets a backend flag the harness also sets: it can "
+                    "change the measured timing",
+                )
+            )
         elif isinstance(target, ast.Attribute | ast.Subscript):
             hits += _patched(target.value, target.lineno, names, shown=written(target))
     return hits

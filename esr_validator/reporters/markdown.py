@@ -7,11 +7,12 @@ from esr_validator.reporters.text import counts, sorted_findings
 from esr_validator.schemas.findings import Finding
 from esr_validator.schemas.pr import PrCheck
 from esr_validator.schemas.report import Report
+from esr_validator.text import for_markdown
 
 
 def cell(text: object) -> str:
-    """One table cell: one line, pipes escaped."""
-    return " ".join(str(text).split()).replace("|", "\\|")
+    """One table cell: one line, control characters neutralised, markup escaped."""
+    return for_markdown(" ".join(str(text).split()))
 
 
 def findings_md(findings: list[Finding], *, subject: str) -> str:
@@ -37,11 +38,11 @@ def _fmt(value: float | None, spec: str) -> str:
 
 
 def report_md(report: Report) -> str:
-    lines = [f"### {cell(report.submission.zip_name)}: {report.status}", ""]
+    lines = [f"### {cell(report.submission.zip_name)}: {cell(report.status)}", ""]
     if report.splits:
         lines += ["| split | PSNR dB | official ms | memory MB |", "|---|---|---|---|"]
         lines += [
-            f"| {s.split} | {_fmt(s.psnr, '.4f')} | {_fmt(s.official_runtime_ms, '.2f')} | "
+            f"| {cell(s.split)} | {_fmt(s.psnr, '.4f')} | {_fmt(s.official_runtime_ms, '.2f')} | "
             f"{_fmt(s.official_memory_mb, '.1f')} |"
             for s in report.splits
         ]
@@ -56,7 +57,7 @@ def report_md(report: Report) -> str:
     if report.scoring is not None and report.scoring.scores:
         shown = " · ".join(f"{k} {v:.4f}" for k, v in report.scoring.scores.items())
         eligible = "eligible" if report.scoring.eligible else "not eligible"
-        lines += [f"{report.scoring.ruleset}: {shown} ({eligible})", ""]
+        lines += [f"{cell(report.scoring.ruleset)}: {shown} ({eligible})", ""]
     return "\n".join(lines) + findings_md(report.findings, subject=report.submission.zip_name)
 
 

@@ -14,6 +14,7 @@ from esr_validator.reporters.base import UNDONE, BatchEntry, BatchResult, CheckR
 from esr_validator.schemas.findings import Finding, Severity
 from esr_validator.schemas.pr import PrCheck, TeamCheck
 from esr_validator.schemas.report import Report
+from esr_validator.text import for_terminal
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 _ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
@@ -36,8 +37,13 @@ def findings_table(findings: list[Finding]) -> Table:
         where = f.path or ""
         if f.line:
             where += f":{f.line}"
+        # Messages quote the entry's exceptions and source: drawn as text, never as markup.
         table.add_row(
-            f.code, f"[{_STYLE[f.severity]}]{f.severity.value}[/]", where, f.message, f.hint or ""
+            for_terminal(f.code),
+            f"[{_STYLE[f.severity]}]{f.severity.value}[/]",
+            for_terminal(where),
+            for_terminal(f.message, multiline=True),
+            for_terminal(f.hint or "", multiline=True),
         )
     return table
 
@@ -48,7 +54,7 @@ def print_findings(console: Console, findings: list[Finding], *, subject: str) -
         console.print(findings_table(findings))
     verdict = "[bold red]FAIL[/]" if n["error"] else "[bold green]PASS[/]"
     console.print(
-        f"{verdict} {subject}: {n['error']} error(s), {n['warning']} warning(s), "
+        f"{verdict} {for_terminal(subject)}: {n['error']} error(s), {n['warning']} warning(s), "
         f"{n['info']} note(s)"
     )
 
@@ -71,10 +77,11 @@ def _fmt(value: float | None, spec: str, unit: str = "") -> str:
 
 
 def metrics_table(report: Report) -> Table:
-    table = Table(title=f"{report.submission.zip_name}: {report.status}", title_justify="left")
+    title = f"{for_terminal(report.submission.zip_name)}: {for_terminal(report.status)}"
+    table = Table(title=title, title_justify="left")
     table.add_column("metric")
     for s in report.splits:
-        table.add_column(s.split, justify="right")
+        table.add_column(for_terminal(s.split), justify="right")
     table.add_column("reported", justify="right")
     rows = [
         ("PSNR (dB)", [_fmt(s.psnr, ".2f") for s in report.splits], ""),
@@ -113,19 +120,20 @@ def metrics_table(report: Report) -> Table:
 def scoring_line(report: Report) -> str:
     sc = report.scoring
     assert sc is not None
-    parts = ", ".join(f"{k} {v:.4g}" for k, v in sc.scores.items())
-    line = f"ruleset {sc.ruleset} {sc.ruleset_version}: {parts}"
+    parts = ", ".join(f"{for_terminal(k)} {v:.4g}" for k, v in sc.scores.items())
+    line = f"ruleset {for_terminal(sc.ruleset)} {for_terminal(sc.ruleset_version)}: {parts}"
     if sc.calibrated_scores:
-        cal = ", ".join(f"{k} {v:.4g}" for k, v in sc.calibrated_scores.items())
+        cal = ", ".join(f"{for_terminal(k)} {v:.4g}" for k, v in sc.calibrated_scores.items())
         line += f"\n  calibrated to the baseline timed here: {cal}"
     if not sc.on_reference_device:
-        line += f"\n  (not on the reference {sc.reference_device}: runtime scores unofficial)"
-    reasons = "; ".join(sc.reasons)
+        device = for_terminal(sc.reference_device)
+        line += f"\n  (not on the reference {device}: runtime scores unofficial)"
+    reasons = for_terminal("; ".join(sc.reasons))
     verdict = {
         "eligible": "[green]eligible[/]",
         "not_applicable": "[yellow]not applicable (smoke data)[/]: scores shown are unofficial",
     }.get(sc.verdict, f"[red]not eligible[/]: {reasons}")
-    verdict += "".join(f"\n  note: {n}" for n in sc.notes)
+    verdict += "".join(f"\n  note: {for_terminal(n)}" for n in sc.notes)
     return line + "\n  verdict: " + verdict
 
 
@@ -134,10 +142,10 @@ def synthetic_line(report: Report) -> str:
     assert s is not None
     line = (
         f"runtime: {s.passes} timed passes on one 1x3x{s.input_height}x{s.input_width} "
-        f"{s.precision} input after {s.warmup} warm-up passes: mean {s.mean_ms:.2f} ms, "
-        f"median {s.median_ms:.2f} ms"
+        f"{for_terminal(s.precision)} input after {s.warmup} warm-up passes: "
+        f"mean {s.mean_ms:.2f} ms, median {s.median_ms:.2f} ms"
     )
-    return line + "".join(f"\n  ({note})" for note in s.notes)
+    return line + "".join(f"\n  ({for_terminal(note)})" for note in s.notes)
 
 
 def print_report(console: Console, report: Report) -> None:
@@ -153,7 +161,7 @@ def print_report(console: Console, report: Report) -> None:
 
 
 def _print_team(console: Console, team: TeamCheck, report: Report | None) -> None:
-    console.rule(f"{team.team}: {', '.join(team.changed + team.deleted)}")
+    console.rule(for_terminal(f"{team.team}: {', '.join(team.changed + team.deleted)}"))
     if report is not None:
         print_report(console, report.model_copy(update={"findings": team.findings}))
     else:
@@ -189,7 +197,9 @@ def summary_table(outcomes: Sequence[BatchEntry]) -> Table:
     ]
     for category in sorted(total, key=lambda c: (order.index(c) if c in order else 99, c)):
         earlier = total[category] - new[category] if category != UNDONE else 0
-        table.add_row(category, str(total[category]), str(new[category]), str(earlier))
+        table.add_row(
+            for_terminal(category), str(total[category]), str(new[category]), str(earlier)
+        )
     table.add_row(
         "all",
         str(len(outcomes)),

@@ -12,6 +12,7 @@ from esr_validator.codes import finding
 from esr_validator.schemas.findings import Finding
 from esr_validator.schemas.ruleset import Ruleset
 from esr_validator.schemas.scoring import ScoringResult
+from esr_validator.scoring.formulas import OVERFLOW
 
 _VENDOR_WORDS = frozenset({"nvidia", "geforce", "amd", "radeon", "intel", "corporation"})
 
@@ -32,7 +33,8 @@ def on_reference_device(device: str, ruleset: Ruleset) -> bool:
 
 
 def scoring_findings(result: ScoringResult, *, device: str) -> list[Finding]:
-    """``psnr-gate-failed`` per failed gate; ``non-reference-device`` off the reference GPU.
+    """``psnr-gate-failed`` per failed gate; ``score-overflow`` per score past the largest
+    double; ``non-reference-device`` off the reference GPU.
 
     A gate that does not apply (smoke data) gives no ``psnr-gate-failed``: the verdict says so.
     """
@@ -44,6 +46,11 @@ def scoring_findings(result: ScoringResult, *, device: str) -> list[Finding]:
         )
         for g in result.gates
         if g.state == "failed" and g.phase == "final"
+    ]
+    found += [
+        finding("score-overflow", reason)
+        for reason in result.reasons
+        if reason.startswith(OVERFLOW)
     ]
     if not result.on_reference_device:
         found.append(

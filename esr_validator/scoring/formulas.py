@@ -30,6 +30,35 @@ def _baseline_value(ruleset: Ruleset, metric: WeightedMetric, *, scale: int) -> 
     return ruleset.baseline.flops_g if metric == "flops" else ruleset.baseline.params_m
 
 
+# A score past the largest double is a finding (the entry cannot be scored), never an
+# OverflowError in the middle of a batch or an infinity that no report can hold.
+OVERFLOW = "score overflow"
+
+
+def _bounded_exp(exponent: float) -> float | None:
+    try:
+        value = math.exp(exponent)
+    except OverflowError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def overflowed(inputs: ScoringInputs, ruleset: Ruleset) -> list[str]:
+    """A reason per ``exp_weighted`` score (or weighted sum) that does not fit in a double."""
+    if ruleset.formula.kind != "exp_weighted":
+        return []
+    reasons = []
+    for metric in ruleset.formula.weights:
+        value = inputs.metric(metric)
+        base = _baseline_value(ruleset, metric, scale=inputs.scale)
+        if value is not None and base and _bounded_exp(2.0 * value / base) is None:
+            reasons.append(
+                f"{OVERFLOW}: the {metric} score exp(2 x {value:g} / {base:g}) is larger than "
+                f"any double"
+            )
+    return reasons
+
+
 def exp_weighted(
     inputs: ScoringInputs, ruleset: Ruleset, *, runtime_factor: float
 ) -> dict[str, float]:
@@ -42,9 +71,13 @@ def exp_weighted(
             continue
         if metric == "runtime":
             value *= runtime_factor
-        scores[metric] = math.exp(2.0 * value / base)
+        metric_score = _bounded_exp(2.0 * value / base)
+        if metric_score is not None:
+            scores[metric] = metric_score
     if len(scores) == len(ruleset.formula.weights):
-        scores["final"] = sum(w * scores[m] for m, w in ruleset.formula.weights.items())
+        final = sum(w * scores[m] for m, w in ruleset.formula.weights.items())
+        if math.isfinite(final):
+            scores["final"] = final
     return scores
 
 
@@ -72,7 +105,12 @@ def rtsr(inputs: ScoringInputs, ruleset: Ruleset, *, runtime_factor: float) -> d
         return {}
     gain = max(psnr - bicubic, 0.0)
     runtime = inputs.runtime_ms * runtime_factor
-    final = 0.0 if gain == 0 else ruleset.formula.factor * 2.0**gain / math.sqrt(runtime)
+    if gain == 0:
+        return {"psnr_gain_db": gain, "final": 0.0}
+    boost = _bounded_exp(gain * math.log(2.0))
+    final = None if boost is None else ruleset.formula.factor * boost / math.sqrt(runtime)
+    if final is None or not math.isfinite(final):
+        return {"psnr_gain_db": gain}
     return {"psnr_gain_db": gain, "final": final}
 
 

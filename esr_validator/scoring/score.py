@@ -12,7 +12,13 @@ from esr_validator.schemas.scoring import (
     Verdict,
 )
 from esr_validator.scoring.device import on_reference_device, same_device
-from esr_validator.scoring.formulas import formula_scores, published_runtime_ms, ranked_psnr
+from esr_validator.scoring.formulas import (
+    OVERFLOW,
+    formula_scores,
+    overflowed,
+    published_runtime_ms,
+    ranked_psnr,
+)
 from esr_validator.scoring.inputs import ScoringInputs
 
 SMOKE_NOTE = "not applicable (smoke data)"
@@ -88,12 +94,17 @@ def _missing(scores: dict[str, float], inputs: ScoringInputs, ruleset: Ruleset) 
     kind = ruleset.formula.kind
     if kind == "rank_sum" or "final" in scores:
         return []
+    overflow = overflowed(inputs, ruleset)
+    if overflow:
+        return overflow
     needed: dict[str, float | None] = {"runtime": inputs.runtime_ms}
     if kind == "exp_weighted":
         needed |= {"FLOPs": inputs.flops_g, "params": inputs.params_m}
     else:
         needed["PSNR"] = ranked_psnr(inputs, ruleset)[1]
     absent = [name for name, value in needed.items() if value is None]
+    if not absent:  # all measured, and still no score: it does not fit in a double
+        return [f"{OVERFLOW}: the final score is larger than any double"]
     return [f"no final score: {', '.join(absent)} not measured"]
 
 

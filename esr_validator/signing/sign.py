@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from esr_validator.errors import InputError
 from esr_validator.schemas.report import Report
-from esr_validator.signing.canonical import canonical_bytes, non_finite_paths
+from esr_validator.signing.canonical import as_json_doubles, canonical_bytes, non_finite_paths
 from esr_validator.signing.dsse import PAYLOAD_TYPE, Envelope, describe_validation, dumps_envelope
 from esr_validator.signing.dsse import sign_payload as _sign_payload
 from esr_validator.signing.errors import SigningError
@@ -29,7 +29,7 @@ def report_predicate(report: Report) -> dict[str, Any]:
     """The report as the JSON value that gets signed, refusing anything unsignable."""
     # Both dumps are checked: in JSON mode pydantic silently turns a non-finite float held
     # in an untyped field (manifest kwargs) into null, so the Python dump is looked at first.
-    predicate = report.model_dump(mode="json")
+    predicate: dict[str, Any] = as_json_doubles(report.model_dump(mode="json"))
     bad = non_finite_paths(report.model_dump()) or non_finite_paths(predicate)
     if bad:
         raise SigningError(

@@ -193,7 +193,7 @@ def test_writers_escape_untrusted_names() -> None:
     board = _board()
     rows = list(csv.DictReader(io.StringIO(csv_text(board))))
     assert rows[0]["team_name"].startswith("'=")  # no spreadsheet formula
-    assert rows[2]["failure_message"] == "boom\nline 2"
+    assert rows[2]["failure_message"] == "boom line 2"  # one line per row, for every reader
     page = html_text(board)
     assert "<script>alert" not in page and "&lt;script&gt;alert" in page
     assert "T | &lt;b&gt;" in page

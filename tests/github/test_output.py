@@ -14,6 +14,7 @@ from esr_validator.github import annotations as gh
 from esr_validator.github.summary import STEP_SUMMARY_LIMIT, append_summary, md, render
 from esr_validator.schemas.findings import Finding, Severity
 from esr_validator.schemas.pr import PrCheck, TeamCheck
+from esr_validator.text import clean
 
 SHA = "0123456789abcdef" * 2 + "01234567"
 any_text = st.text(max_size=200)
@@ -40,7 +41,14 @@ def parse_command(line: str) -> tuple[str, dict[str, str], str]:
 @given(message=any_text, path=any_text, title=any_text)
 def test_command_round_trips(message: str, path: str, title: str) -> None:
     line = gh.command("error", message, file=path, title=title)
-    assert parse_command(line) == ("error", {"file": path, "title": title}, message)
+    # What arrives is the text with its control characters neutralised (esr_validator.text);
+    # line breaks in the message survive as the escaped breaks GitHub shows.
+    expected = (
+        "error",
+        {"file": clean(path), "title": clean(title)},
+        clean(message, multiline=True),
+    )
+    assert parse_command(line) == expected
 
 
 @given(
@@ -73,15 +81,17 @@ def test_annotation_decodes_to_the_finding(
     (text,) = out.getvalue().split("\n")[:-1]  # one line: the runner splits on CR/LF only
     name, props, data = parse_command(text)
     assert name == {"error": "error", "warning": "warning", "info": "notice"}[severity.value]
-    assert props.get("file") == path
+    assert props.get("file") == (clean(path) if path is not None else None)
     assert props.get("line") == (str(line) if path and line else None)
     assert props["title"] == "ESR407 source-subprocess" + (f" ({team})" if team else "")
-    assert data == (f"{message}\nFix: {hint}" if hint else message)
+    expected = f"{message}\nFix: {hint}" if hint else message
+    assert data == clean(expected, multiline=True)
 
 
 def test_escapes_exactly() -> None:
-    assert gh.escape_data("100%\r\n:,") == "100%25%0D%0A:,"
-    assert gh.escape_property("a:b,c%\n") == "a%3Ab%2Cc%25%0A"
+    assert gh.escape_data("100%\r\n:,") == "100%25%0A:,"
+    assert gh.escape_data("a\rb\x1b[31m") == "a b\\x1b[31m"
+    assert gh.escape_property("a:b,c%\n") == "a%3Ab%2Cc%25 "
     assert (
         gh.command("warning", "x", file="a,b.py", line="3") == "::warning file=a%2Cb.py,line=3::x"
     )
@@ -119,7 +129,7 @@ def test_markdown_cells_are_inert(text: str) -> None:
     cell = md(text)
     assert "\n" not in cell and "\r" not in cell and "<" not in cell and ">" not in cell
     assert not re.search(r"(?<!\\)(\\\\)*[|`*_\[\]~!]", cell)
-    assert md_decode(cell) == " ".join(text.split())
+    assert md_decode(cell) == " ".join(clean(text).split())
 
 
 def _check(findings: int, message: str = "m" * 300) -> PrCheck:

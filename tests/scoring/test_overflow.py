@@ -1,0 +1,122 @@
+"""Huge measurements: a finite huge score reaches the leaderboard, an overflowing one is a
+finding (ESR705) and an unranked entry, never an OverflowError that stops a batch."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from esr_validator.batch.leaderboard import build_board
+from esr_validator.batch.page import html_text
+from esr_validator.batch.tables import csv_text, md_text
+from esr_validator.ruleset import load_ruleset
+from esr_validator.schemas.report import ComplexityFigures, FigureSet, Report, SplitFigures
+from esr_validator.scoring import ScoringInputs, rank_field, score, scoring_findings
+from esr_validator.signing import read_report, sign_report, verify_envelope, write_envelope
+from tests.signing_support import make_report, new_key
+
+R2024 = load_ruleset("ntire2024_esr")
+KEY = new_key()
+
+
+def _inputs(**changes: object) -> ScoringInputs:
+    b = R2024.baseline
+    fields: dict[str, object] = {
+        "runtime_ms": b.runtime_ms,
+        "flops_g": b.flops_g,
+        "params_m": b.params_m,
+        "psnr": dict(b.psnr),
+        "device": "NVIDIA GeForce RTX A6000",
+    }
+    return ScoringInputs.model_validate(fields | changes)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"params_m": 500.0}, {"flops_g": 1e6}, {"runtime_ms": 1e300}],
+    ids=["params", "flops", "runtime"],
+)
+def test_score_past_the_largest_double_is_a_finding(changes: dict[str, object]) -> None:
+    result = score(_inputs(**changes), R2024)  # exp(2 x 500 / 0.317) would raise OverflowError
+    assert "final" not in result.scores and not result.eligible
+    assert all(math.isfinite(v) for v in result.scores.values())
+    found = scoring_findings(result, device="x")
+    assert [f.code for f in found if f.code == "ESR705"] == ["ESR705"]
+    assert "larger than any double" in found[0].message
+
+
+def test_overflowing_entry_is_unranked_and_the_field_still_ranks() -> None:
+    field = {"honest": _inputs(), "huge": _inputs(params_m=500.0)}
+    main = {row.entry: row for row in rank_field(field, R2024)["main"]}
+    assert main["honest"].rank == 1
+    assert main["huge"].rank is None and "score overflow" in (main["huge"].note or "")
+
+
+def test_weighted_sum_past_the_largest_double_is_a_finding() -> None:
+    # Each metric score fits (exp(700)), their weighted sum does not.
+    big = 700.0 * R2024.baseline.params_m / 2
+    result = score(
+        _inputs(params_m=big, flops_g=700.0 * R2024.baseline.flops_g / 2, runtime_ms=1e6), R2024
+    )
+    assert "final" not in result.scores and not result.eligible
+    assert any(r.startswith("score overflow") for r in result.reasons)
+
+
+def _evaluated(params_m: float) -> Report:
+    split = {
+        "images": 1,
+        "official_runtime_ms": 20.0,
+        "official_runtime_ms_per_run": [20.0],
+        "official_memory_mb": 10.0,
+        "stable_runtime_ms": 20.0,
+    }
+    return make_report(
+        started_at=datetime(2025, 3, 1, tzinfo=UTC),
+        splits=[
+            SplitFigures(split="valid", psnr=27.0, **split),  # type: ignore[arg-type]
+            SplitFigures(split="test", psnr=27.0, **split),  # type: ignore[arg-type]
+        ],
+        official=FigureSet(protocol="official", runtime_ms=20.0, memory_mb=10.0, description="x"),
+        complexity=ComplexityFigures(
+            params=round(params_m * 1e6),
+            params_m=params_m,
+            params_before_inference=round(params_m * 1e6),
+            flops=20_000_000_000,
+            flops_g=20.0,
+            unsupported_ops={},
+            activations=1,
+            activations_m=1e-6,
+            conv_count=1,
+            input_dependent=False,
+            input_size=256,
+        ),
+    )
+
+
+def test_unused_parameters_score_reaches_the_leaderboard(tmp_path: Path) -> None:
+    """About 6.5 M unused parameters: params score exp(2 x 6.5 / 0.317) ~ 6.4e17, an
+    integral double written without a decimal point. The batch used to die re-reading it."""
+    path = tmp_path / "huge.json"
+    report = _evaluated(6.5)
+    result = score(ScoringInputs.from_report(report, R2024), R2024)
+    judged = report.model_copy(update={"scoring": result})  # as the verdict step records it
+    assert judged.scoring is not None and judged.scoring.scores["params"] > 2.0**53
+    write_envelope(sign_report(judged, KEY), path)
+    verify_envelope(path.read_bytes(), KEY.public_key())  # the organizer's own report verifies
+    reports = {"huge": ("reports/huge.json", read_report(path))}
+    reports["small"] = ("reports/small.json", _evaluated(0.3))
+    board = build_board(reports, R2024)
+    entry = next(e for e in board.entries if e.name == "huge")
+    params_score = math.exp(2 * 6.5 / R2024.baseline.params_m)
+    assert 1e17 < params_score < 1e21
+    assert entry.score is not None and entry.score == pytest.approx(0.15 * params_score, rel=1e-3)
+    ranks = {r.entry: r.rank for r in board.tracks[0].rows}
+    assert ranks == {"small": 1, "huge": 2}
+    row = next(r for r in csv.DictReader(io.StringIO(csv_text(board))) if r["entry"] == "huge")
+    assert float(row["score"]) == pytest.approx(entry.score)
+    assert "| 2 | huge |" in md_text(board) and "huge" in html_text(board)
