@@ -62,6 +62,7 @@ def repo(tmp_path: Path) -> tuple[Path, str]:
 
 def _check(repo: Path, base: str, out: Path, capsys: pytest.CaptureFixture[str]) -> PrCheck:
     argv = ["pr", "--repo", str(repo), "--base", base, "--out", str(out), "--format", "json"]
+    argv += ["--runner", "local"]  # pr means Docker unless told otherwise
     main([*argv, "--runs", "1", "--stable-runs", "0"])
     return PrCheck.model_validate_json(capsys.readouterr().out)
 
