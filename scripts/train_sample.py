@@ -35,7 +35,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from esr_validator.data import discover  # noqa: E402
-from esr_validator.metrics.convert import from_tensor, mod_crop, read_image, to_tensor  # noqa: E402
+from esr_validator.metrics.convert import mod_crop, read_image  # noqa: E402
+from esr_validator.sandbox.convert import from_tensor, to_tensor  # noqa: E402
 from esr_validator.metrics.imresize import downscale, upscale  # noqa: E402
 from esr_validator.metrics.psnr import psnr  # noqa: E402
 
