@@ -42,11 +42,13 @@ def _team(
     findings = apply_waivers(asm.findings, waivers, team=asm.team.team_id)
     if report is not None:
         findings += [asm.to_repo(f) for f in report.findings]
+    manifest = report.submission.manifest if report else None
     status = report.status if report else ("removed" if asm.removed else "not_built")
     keep = out is not None and asm.zip_path is not None
     return TeamCheck(
         team=asm.team.label,
         team_id=asm.team.team_id,
+        team_name=manifest.team_name if manifest else None,
         status=status,
         ok=not has_errors(findings),
         changed=asm.team.changed,
