@@ -15,15 +15,27 @@ from collections.abc import Sequence
 
 from esr_validator import __version__, reporters
 from esr_validator.errors import EXIT_INTERRUPTED, EXIT_USAGE, ValidatorError
-from esr_validator.settings import traceback_wanted
+from esr_validator.settings import FAIL_ON, traceback_wanted
 
 FORMATS = reporters.FORMATS  # every command draws its result with any registered reporter
+
+
+def _add_policy(p: argparse.ArgumentParser) -> None:
+    """Severity control (resolved in :mod:`esr_validator.settings`; None: not given)."""
+    p.add_argument(
+        "--fail-on",
+        choices=FAIL_ON,
+        help="unwaived findings that fail the run: error (default; batch: never), warning, "
+        "never ($ESR_FAIL_ON)",
+    )
+    p.add_argument("--waivers", help="the organizers' waivers file, TOML ($ESR_WAIVERS)")
 
 
 def _add_check(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("check", help="intake and static checks only; nothing is executed")
     p.add_argument("zip", help="submission zip")
     p.add_argument("--format", choices=FORMATS, default="text")
+    _add_policy(p)
     p.set_defaults(command="check")
 
 
@@ -101,6 +113,7 @@ def _add_validate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--out", help="write the JSON report here")
     p.add_argument("--format", choices=FORMATS, default="text")
     p.add_argument("--no-progress", action="store_true")
+    _add_policy(p)
     p.set_defaults(command="validate")
 
 
@@ -136,6 +149,7 @@ def _add_batch(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--ray-num-cpus", type=int, help="CPUs of a Ray started here")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--format", choices=FORMATS, default="text")
+    _add_policy(p)
     p.set_defaults(command="batch")
 
 
@@ -147,6 +161,7 @@ def _add_pr(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--format", choices=FORMATS, default="text")
     p.add_argument("--device", help="cpu, cuda or cuda:N (default cpu)")
     _add_evaluation_args(p)
+    _add_policy(p)
     p.set_defaults(command="pr")
 
 

@@ -518,6 +518,13 @@ _ENTRIES: tuple[Code, ...] = (
         "A measurement is so far above the baseline that its score exceeds any double; the "
         "entry cannot be ranked. Check the parameter count (unused layers count too).",
     ),
+    Code(
+        "ESR706",
+        "waiver-expired",
+        W,
+        "The organizers' waiver for this finding has expired and no longer applies; ask them "
+        "to renew it or fix the finding.",
+    ),
     # --- environment and sandbox ------------------------------------------------------------
     Code(
         "ESR801",

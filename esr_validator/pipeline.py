@@ -27,6 +27,7 @@ from esr_validator.schemas.report import Report, RunnerInfo
 from esr_validator.schemas.ruleset import Ruleset
 from esr_validator.schemas.scoring import Calibration
 from esr_validator.settings import Settings
+from esr_validator.waivers import apply_waivers, team_of
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,12 @@ def validate_zip(zip_path: Path, setup: Setup, *, progress: Progress | None = No
     started = now()
     with run_intake(zip_path, scales=tuple(setup.ruleset.scales)) as intake:
         scale = intake.manifest.scale if intake.manifest else None
+        team = team_of(
+            manifest_team=intake.manifest.team_id if intake.manifest else None,
+            zip_name=zip_path.name,
+        )
+        # Before the runnability decision: an intake error the organizers waived is evaluated.
+        intake.findings = apply_waivers(intake.findings, setup.settings.waivers, team=team)
         dataset = setup.dataset if scale is None else setup.datasets.get(scale)
         stage: list[Finding] = []
         if dataset is None and scale in setup.ruleset.scales:  # others have their finding
@@ -136,5 +143,7 @@ def validate_zip(zip_path: Path, setup: Setup, *, progress: Progress | None = No
             options=setup.settings.run_options(),
             ruleset=setup.ruleset,
             calibration=setup.calibrations.get(scale or setup.ruleset.scales[0]),
+            waivers=setup.settings.waivers,
+            team=team,
         )
         return assemble(intake, ctx, evaluated, pre_findings=stage)

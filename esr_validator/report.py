@@ -27,6 +27,7 @@ from esr_validator.schemas.ruleset import Ruleset
 from esr_validator.schemas.scoring import Calibration
 from esr_validator.schemas.worker import WorkerFailure
 from esr_validator.verdict import judge
+from esr_validator.waivers import Waivers, apply_waivers
 
 _WORKER_FAILURE = {
     "load_failed": "model-load-failed",
@@ -45,6 +46,11 @@ class RunContext:
     options: RunOptions | None
     ruleset: Ruleset | None = None  # None: no verdict (the report is not scored)
     calibration: Calibration | None = None
+    waivers: Waivers | None = None
+    team: int | None = None  # whose waivers apply
+
+    def waive(self, findings: list[Finding]) -> list[Finding]:
+        return apply_waivers(findings, self.waivers, team=self.team)
 
 
 def now() -> datetime:
@@ -71,9 +77,12 @@ def _failure_finding(failure: WorkerFailure) -> Finding:
 def failure_of(findings: list[Finding], *, invalid: bool) -> Failure | None:
     """The failure category a batch records, from the first decisive error."""
     if invalid:
-        first = next(f for f in findings if f.severity.value == "error")
+        errors = [f for f in findings if f.severity.value == "error"]
+        first = next((f for f in errors if f.waived is None), errors[0])
         return Failure(category="invalid_package", message=f"{first.code}: {first.message}")
     for f in findings:
+        if f.waived is not None:
+            continue
         category = code_of(f).failure
         if category:
             return Failure(category=category, message=f"{f.code}: {f.message}"[:2000])
@@ -100,7 +109,7 @@ def assemble(
     pre_findings: list[Finding] = (),  # type: ignore[assignment]
 ) -> Report:
     """The report of one submission; ``pre_findings`` come from the stages before the worker."""
-    findings = [*intake.findings, *pre_findings]
+    findings = ctx.waive([*intake.findings, *pre_findings])
     base = dict(
         validator_version=__version__,
         started_at=ctx.started_at,
@@ -120,6 +129,7 @@ def assemble(
     if result is None or result.status != "ok":
         if result is not None and result.failure is not None:
             findings.append(_failure_finding(result.failure))
+        findings = ctx.waive(findings)
         return Report(
             **base,
             finished_at=now(),
@@ -142,6 +152,7 @@ def assemble(
             measured, ctx.ruleset, manifest=manifest, smoke=smoke, calibration=ctx.calibration
         )
         findings += verdict.findings
+    findings = ctx.waive(findings)
     return Report(
         **base,
         finished_at=now(),

@@ -27,8 +27,11 @@ from esr_validator.errors import UsageError
 from esr_validator.schemas.report import RunOptions
 from esr_validator.schemas.ruleset import Ruleset, Timing
 from esr_validator.schemas.worker import MAX_PASSES, SyntheticPrecision, SyntheticSpec
+from esr_validator.waivers import Waivers, load_waivers
 
 RunnerChoice = Literal["auto", "docker", "local"]
+FailOn = Literal["error", "warning", "never"]
+FAIL_ON: tuple[FailOn, ...] = ("error", "warning", "never")
 
 # The environment variables the validator reads, all of them, here and nowhere else.
 ENV_RUNNER = "RUNNER"  # the Makefile's knob: auto, docker or local
@@ -39,6 +42,8 @@ ENV_OMP = "OMP_NUM_THREADS"  # handed to the timed worker; Ray nodes receive the
 ENV_RAY_ADDRESS = "RAY_ADDRESS"  # the Ray cluster a batch joins when --ray-address is not given
 ENV_GITHUB_ACTIONS = "GITHUB_ACTIONS"  # "true" inside a GitHub Actions job
 ENV_STEP_SUMMARY = "GITHUB_STEP_SUMMARY"  # the job summary file GitHub renders
+ENV_FAIL_ON = "ESR_FAIL_ON"  # error, warning or never (--fail-on)
+ENV_WAIVERS = "ESR_WAIVERS"  # the organizers' waivers file (--waivers)
 
 DEFAULTS: dict[str, Any] = {
     "ruleset": "ntire2024_esr",
@@ -53,11 +58,15 @@ DEFAULTS: dict[str, Any] = {
     "runner": "auto",
     "synthetic_warmup": None,
     "synthetic_passes": None,
+    "fail_on": "error",
+    "waivers": None,
 }
 # A command's own defaults, applied after the built-in ones and before the ruleset's:
 # the ruleset's runs do not override a profile that asks for a quick check.
 PROFILES: dict[str, dict[str, Any]] = {
     "pr": {"runs": 1, "warmup": 1, "timeout": 900.0, "device": "cpu"},
+    # A batch of many entries succeeds when every entry got its report, whatever they found.
+    "batch": {"fail_on": "never"},
 }
 _PROFILE_LOCKED = {"pr": {"runs"}}
 # Commands that run many entries, or entries from strangers: there ``auto`` means Docker or a
@@ -108,6 +117,8 @@ class Settings:
     omp_threads: str | None = None
     threads: int | None = None
     allow_unsandboxed_signing: bool = False
+    fail_on: FailOn = "error"
+    waivers: Waivers | None = None
 
     # Read from the ruleset, never copied.
     @property
@@ -163,6 +174,8 @@ class Settings:
             psnr_border=self.border,
             psnr_y="bt601" if psnr_y == "off" and self.ssim else psnr_y,
             unsandboxed_signing=self.allow_unsandboxed_signing,
+            fail_on=self.fail_on,
+            waivers_sha256=self.waivers.sha256 if self.waivers else None,
         )
 
     def identity(self) -> dict[str, Any]:
@@ -175,6 +188,7 @@ class Settings:
         options.pop("device", None)
         options["device"] = "cpu" if self.gpu is None else "cuda"
         options["unsandboxed_signing"] = self.allow_unsandboxed_signing
+        options["waivers"] = self.waivers.sha256 if self.waivers else None
         return options
 
 
@@ -193,6 +207,29 @@ def _runner(value: str) -> RunnerChoice:
             f"unknown runner {value!r}", hint="choose auto, docker or local (--runner or RUNNER)"
         )
     return choice  # type: ignore[return-value]
+
+
+def _fail_on(value: str) -> FailOn:
+    choice = value.strip().lower()
+    if choice not in FAIL_ON:
+        raise UsageError(
+            f"unknown --fail-on {value!r}", hint="choose error, warning or never (or ESR_FAIL_ON)"
+        )
+    return choice
+
+
+def policy(
+    cli: Mapping[str, Any], *, command: str, env: Mapping[str, str] | None = None
+) -> tuple[FailOn, Waivers | None]:
+    """``--fail-on`` and ``--waivers`` alone, for ``check`` (which resolves nothing else).
+
+    Order as everywhere: default, the command's profile, the environment, the command line.
+    """
+    env = os.environ if env is None else env
+    fail_on = PROFILES.get(command, {}).get("fail_on", DEFAULTS["fail_on"])
+    fail_on = cli.get("fail_on") or env.get(ENV_FAIL_ON) or fail_on
+    path = cli.get("waivers") or env.get(ENV_WAIVERS)
+    return _fail_on(str(fail_on)), (load_waivers(path) if path else None)
 
 
 def parse_device(value: str) -> int | None:
@@ -273,6 +310,7 @@ def resolve(
     from esr_validator.ruleset import load_ruleset
 
     env = os.environ if env is None else env
+    fail_on, waivers = policy(cli, command=command, env=env)
     profile = PROFILES.get(command, {})
     given = _given(cli)
     values = {**DEFAULTS, **profile}
@@ -306,4 +344,6 @@ def resolve(
         or command in SANDBOX_BY_DEFAULT,
         omp_threads=env.get(ENV_OMP),
         allow_unsandboxed_signing=bool(cli.get("allow_unsandboxed_signing")),
+        fail_on=fail_on,
+        waivers=waivers,
     )

@@ -18,7 +18,7 @@ from esr_validator.batch.jobs import Job
 from esr_validator.batch.keys import RunIdentity, run_key
 from esr_validator.batch.leaderboard import Board, build_board
 from esr_validator.batch.page import html_text
-from esr_validator.batch.state import Marker, OutDir
+from esr_validator.batch.state import OutDir
 from esr_validator.batch.tables import csv_text, md_text
 from esr_validator.digests import sha256_file
 from esr_validator.errors import InputError
@@ -53,6 +53,7 @@ class BatchResult:
     board: Board
     wall_s: float
     worker_s: dict[str, float] = field(default_factory=dict)
+    reports: dict[str, Report] = field(default_factory=dict)  # every current report, by zip
 
     @property
     def undone(self) -> int:
@@ -90,8 +91,7 @@ class _Driver:
         self.display.ended(outcome)
 
 
-def _board(out: OutDir, markers: dict[str, Marker], ruleset: Ruleset) -> Board:
-    reports = {name: (m.report, read_report(out.root / m.report)) for name, m in markers.items()}
+def _board(out: OutDir, reports: dict[str, tuple[str, Report]], ruleset: Ruleset) -> Board:
     board = build_board(reports, ruleset)
     atomic_write(out.root / "leaderboard.csv", csv_text(board).encode())
     atomic_write(out.root / "leaderboard.md", md_text(board).encode())
@@ -131,5 +131,7 @@ def run_batch(
                     driver.outcomes.get(job.name, Outcome(job.name, UNDONE, UNDONE, False))
                 )
         markers = {j.name: m for j in jobs if (m := out.done(j.key)) is not None}
-        board = _board(out, markers, ruleset)
-    return BatchResult(outcomes, board, time.perf_counter() - t0, driver.worker_s)
+        reports = {n: (m.report, read_report(out.root / m.report)) for n, m in markers.items()}
+        board = _board(out, reports, ruleset)
+    current = {name: report for name, (_, report) in reports.items()}
+    return BatchResult(outcomes, board, time.perf_counter() - t0, driver.worker_s, current)

@@ -17,8 +17,9 @@ from esr_validator.batch.driver import BatchResult, run_batch
 from esr_validator.batch.events import Executor
 from esr_validator.batch.keys import RunIdentity
 from esr_validator.batch.state import OutDir
-from esr_validator.errors import EXIT_ENVIRONMENT, EXIT_OK, UsageError
+from esr_validator.errors import EXIT_ENVIRONMENT, EXIT_FINDINGS, EXIT_OK, UsageError
 from esr_validator.pipeline import Setup, guard_key, prepare
+from esr_validator.schemas.findings import fails
 from esr_validator.settings import ray_address, resolve
 
 
@@ -73,7 +74,7 @@ def _executor(args: argparse.Namespace) -> tuple[Setup, Executor]:
     return setup, LocalExecutor(setup, gpus=slots)
 
 
-def execute(args: argparse.Namespace, console: Console) -> BatchResult:
+def execute(args: argparse.Namespace, console: Console) -> tuple[BatchResult, Setup]:
     from esr_validator.signing import load_private_key
 
     key_pair = load_private_key(args.key)  # before any work: a bad key fails at once
@@ -81,7 +82,7 @@ def execute(args: argparse.Namespace, console: Console) -> BatchResult:
     guard_key(setup, signing=key_pair is not None)
     identity = RunIdentity.of(setup)
     live = not args.no_progress and console.is_terminal
-    return run_batch(
+    result = run_batch(
         Path(args.dir),
         OutDir(Path(args.out)),
         identity=identity,
@@ -90,15 +91,22 @@ def execute(args: argparse.Namespace, console: Console) -> BatchResult:
         key_pair=key_pair,
         display=Display(console, live=live),
     )
+    return result, setup
 
 
 def run(args: argparse.Namespace) -> int:
     console = Console(stderr=args.format != "text")
     if args.executor == "local" and (args.ray_address or args.ray_num_gpus is not None):
         raise UsageError("--ray-address and --ray-num-gpus need --executor ray")
-    result = execute(args, console)
+    result, setup = execute(args, console)
     reporters.get(args.format)().batch(reporters.BatchResult(result.outcomes, Path(args.out)))
     if result.undone:
         console.print(f"{result.undone} submission(s) undone: rerun the same command to retry")
         return EXIT_ENVIRONMENT
+    fail_on = setup.settings.fail_on  # default "never": a batch passes when every entry ran
+    failing = [n for n, r in result.reports.items() if fails(r.findings, fail_on=fail_on)]
+    if failing:
+        names = ", ".join(sorted(failing)[:3]) + (", ..." if len(failing) > 3 else "")
+        console.print(f"{len(failing)} submission(s) fail --fail-on {fail_on}: {names}")
+        return EXIT_FINDINGS
     return EXIT_OK

@@ -5,7 +5,8 @@
         to repository paths → text / JSON / GitHub annotations and job summary
 
 Every team's zip is built and statically checked before any submission code runs. Exit
-code: 0 without error findings, 1 with any (the action fails the job on 1).
+code: 1 when an unwaived finding reaches ``--fail-on`` (default: any error), else 0 (the
+action fails the job on 1).
 """
 
 from __future__ import annotations
@@ -24,25 +25,30 @@ from esr_validator.github.pr import group_changes, locate, other_files_note
 from esr_validator.github.summary import render
 from esr_validator.pipeline import Setup, prepare, validate_zip
 from esr_validator.reporters.text import dump_json
-from esr_validator.schemas.findings import has_errors
+from esr_validator.schemas.findings import fails, has_errors
 from esr_validator.schemas.pr import PrCheck, TeamCheck
 from esr_validator.schemas.report import Report
-from esr_validator.settings import in_github_actions, resolve
+from esr_validator.settings import in_github_actions, policy, resolve
+from esr_validator.waivers import Waivers, apply_waivers
 
 
 def _setup(args: argparse.Namespace) -> Setup:
     return prepare(resolve(vars(args), command="pr"))
 
 
-def _team(asm: Assembly, report: Report | None, out: Path | None) -> TeamCheck:
-    findings = list(asm.findings)
+def _team(
+    asm: Assembly, report: Report | None, out: Path | None, waivers: Waivers | None
+) -> TeamCheck:
+    findings = apply_waivers(asm.findings, waivers, team=asm.team.team_id)
     if report is not None:
         findings += [asm.to_repo(f) for f in report.findings]
+    manifest = report.submission.manifest if report else None
     status = report.status if report else ("removed" if asm.removed else "not_built")
     keep = out is not None and asm.zip_path is not None
     return TeamCheck(
         team=asm.team.label,
         team_id=asm.team.team_id,
+        team_name=manifest.team_name if manifest else None,
         status=status,
         ok=not has_errors(findings),
         changed=asm.team.changed,
@@ -83,7 +89,8 @@ def _check(args: argparse.Namespace, repo: Path, work: Path, out: Path | None) -
     for asm in assemblies:
         if asm.zip_path is not None and setup is not None:
             reports[asm.team.label] = validate_zip(asm.zip_path, setup)
-    teams = [_team(a, reports.get(a.team.label), out) for a in assemblies]
+    fail_on, waivers = policy(vars(args), command="pr")
+    teams = [_team(a, reports.get(a.team.label), out, waivers) for a in assemblies]
     pr_findings = grouping.findings + other_files_note(grouping.other)
     check = PrCheck(
         validator_version=__version__,
@@ -98,7 +105,8 @@ def _check(args: argparse.Namespace, repo: Path, work: Path, out: Path | None) -
     if out is not None:
         _write(out, check, reports)
     _emit(check, reports, args.format)
-    return EXIT_OK if check.ok else EXIT_FINDINGS
+    every = [*pr_findings, *(f for t in teams for f in t.findings)]
+    return EXIT_FINDINGS if fails(every, fail_on=fail_on) else EXIT_OK
 
 
 def _write(out: Path, check: PrCheck, reports: dict[str, Report]) -> None:

@@ -12,6 +12,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from esr_validator import reporters
 from esr_validator.errors import EXIT_FINDINGS, EXIT_OK, InputError
 from esr_validator.pipeline import Setup, guard_key, prepare, validate_zip
+from esr_validator.schemas.findings import fails
 from esr_validator.schemas.report import Report
 from esr_validator.settings import resolve
 from esr_validator.signing.keys import private_key_path
@@ -78,4 +79,5 @@ def run(args: argparse.Namespace) -> int:
     report = _run_with_progress(zip_path, setup, show, console)
     reporters.get(args.format)().report(report)
     _write(report, args, console)
-    return EXIT_OK if report.ok else EXIT_FINDINGS
+    failed = fails(report.findings, fail_on=setup.settings.fail_on)
+    return EXIT_FINDINGS if failed else EXIT_OK

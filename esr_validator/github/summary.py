@@ -47,8 +47,9 @@ def _fmt(value: float | None, spec: str) -> str:
 
 
 def _team_row(t: TeamCheck) -> str:
-    errors = sum(f.severity is Severity.ERROR for f in t.findings)
-    warnings = sum(f.severity is Severity.WARNING and not code_of(f).context for f in t.findings)
+    live = [f for f in t.findings if f.waived is None]
+    errors = sum(f.severity is Severity.ERROR for f in live)
+    warnings = sum(f.severity is Severity.WARNING and not code_of(f).context for f in live)
     status = ("✅ pass" if t.ok else "❌ fail") + (
         "" if t.status == "evaluated" else f" ({t.status})"
     )

@@ -12,10 +12,12 @@ from esr_validator.reporters.base import BatchEntry, BatchResult, CheckResult, R
 from esr_validator.reporters.github import GithubReporter
 from esr_validator.reporters.json import JsonReporter
 from esr_validator.reporters.markdown import MarkdownReporter
+from esr_validator.reporters.sarif import SarifReporter
 from esr_validator.reporters.text import TextReporter
 
 REPORTERS: dict[str, type[Reporter]] = {
-    r.name: r for r in (TextReporter, JsonReporter, GithubReporter, MarkdownReporter)
+    r.name: r
+    for r in (TextReporter, JsonReporter, GithubReporter, MarkdownReporter, SarifReporter)
 }
 FORMATS = tuple(REPORTERS)
 

@@ -25,8 +25,14 @@ def sorted_findings(findings: Iterable[Finding]) -> list[Finding]:
 
 
 def counts(findings: Iterable[Finding]) -> dict[str, int]:
-    c = Counter(f.severity.value for f in findings)
-    return {s.value: c.get(s.value, 0) for s in Severity}
+    """Findings by severity; waived ones are counted apart, under ``waived``."""
+    found = list(findings)
+    c = Counter(f.severity.value for f in found if f.waived is None)
+    return {**{s.value: c.get(s.value, 0) for s in Severity}, "waived": _waived(found)}
+
+
+def _waived(findings: list[Finding]) -> int:
+    return sum(f.waived is not None for f in findings)
 
 
 def findings_table(findings: list[Finding]) -> Table:
@@ -38,11 +44,16 @@ def findings_table(findings: list[Finding]) -> Table:
         if f.line:
             where += f":{f.line}"
         # Messages quote the entry's exceptions and source: drawn as text, never as markup.
+        severity = f"[{_STYLE[f.severity]}]{f.severity.value}[/]"
+        message = for_terminal(f.message, multiline=True)
+        if f.waived is not None:
+            severity = f"[dim]{f.severity.value}, waived[/]"
+            message += for_terminal(f" [waived until {f.waived.expires}: {f.waived.reason}]")
         table.add_row(
             for_terminal(f.code),
-            f"[{_STYLE[f.severity]}]{f.severity.value}[/]",
+            severity,
             for_terminal(where),
-            for_terminal(f.message, multiline=True),
+            message,
             for_terminal(f.hint or "", multiline=True),
         )
     return table
@@ -55,14 +66,15 @@ def print_findings(console: Console, findings: list[Finding], *, subject: str) -
     verdict = "[bold red]FAIL[/]" if n["error"] else "[bold green]PASS[/]"
     console.print(
         f"{verdict} {for_terminal(subject)}: {n['error']} error(s), {n['warning']} warning(s), "
-        f"{n['info']} note(s)"
+        f"{n['info']} note(s)" + (f", {n['waived']} waived" if n["waived"] else "")
     )
 
 
 def findings_json(findings: list[Finding]) -> list[dict[str, Any]]:
     return [
         f.model_dump(
-            mode="json", include={"code", "name", "severity", "path", "line", "message", "hint"}
+            mode="json",
+            include={"code", "name", "severity", "path", "line", "message", "hint", "waived"},
         )
         for f in sorted_findings(findings)
     ]

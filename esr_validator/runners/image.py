@@ -16,12 +16,15 @@ import argparse
 import hashlib
 import json
 import logging
+import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -187,6 +190,31 @@ def ensure_image(variant: Variant, *, build: bool = True, client: Any = None) ->
     return _build(client, pins, tag, root)
 
 
+SOURCE_URL = "https://github.com/ntire-esr/esr-validator"
+
+
+def oci_build_args(root: Path, env: dict[str, str] | None = None) -> dict[str, str]:
+    """The OCI labels' build args: source, revision (the checkout's commit), created (RFC
+    3339; ``SOURCE_DATE_EPOCH`` when set, for reproducible builds) and licenses."""
+    env = dict(os.environ) if env is None else env
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True, text=True, check=False, timeout=10,
+        )  # fmt: skip
+        revision = done.stdout.strip() if done.returncode == 0 else "unknown"
+    except (OSError, subprocess.TimeoutExpired):
+        revision = "unknown"
+    epoch = env.get("SOURCE_DATE_EPOCH", "")
+    when = datetime.fromtimestamp(int(epoch), UTC) if epoch.isdigit() else datetime.now(UTC)
+    return {
+        "SOURCE_URL": SOURCE_URL,
+        "REVISION": revision,
+        "CREATED": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "LICENSES": "MIT",
+    }
+
+
 def _build(client: Any, pins: Pins, tag: str, root: Path) -> ImageInfo:
     docker = _engine.sdk()
 
@@ -197,6 +225,7 @@ def _build(client: Any, pins: Pins, tag: str, root: Path) -> ImageInfo:
         "LOCK_FILE": pins.lock,
         "VALIDATOR_VERSION": __version__,
         "LOCK_SHA256": lock_sha256(pins.variant, root),
+        **oci_build_args(root),
     }
     # The CPU build needs no network (python3 is in the base, wheels come from the context):
     # "none" proves it. The CUDA build apt-installs python3: the default bridge where there is

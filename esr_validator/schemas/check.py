@@ -23,6 +23,7 @@ class SeverityCounts(_Strict):
     error: int = Field(ge=0)
     warning: int = Field(ge=0)
     info: int = Field(ge=0)
+    waived: int = Field(default=0, ge=0, description="Waived findings (not in the counts above).")
 
 
 class CheckOutput(_Strict):

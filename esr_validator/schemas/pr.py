@@ -24,6 +24,7 @@ class _Strict(BaseModel):
 class TeamCheck(_Strict):
     team: str = Field(pattern=r"^team[0-9]{2}$")
     team_id: int = Field(ge=0, le=99)
+    team_name: str | None = Field(default=None, description="From the manifest, as written.")
     status: TeamStatus = Field(
         description="The report's status; not_built: no zip could be built (findings say "
         "why); removed: the pull request removes the team's files."

@@ -79,6 +79,14 @@ class RunOptions(_Strict):
         description="Signed although the model ran outside the sandbox, where it could reach "
         "the signing key (--allow-unsandboxed-signing).",
     )
+    fail_on: Literal["error", "warning", "never"] = Field(
+        default="error", description="Which unwaived findings fail the run (--fail-on)."
+    )
+    waivers_sha256: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{64}$",
+        description="The organizers' waivers file applied (--waivers), if any.",
+    )
 
 
 class ImageResult(_Strict):

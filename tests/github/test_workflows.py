@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parents[2]
 ACTION = ROOT / "action.yml"
 CI = ROOT / ".github" / "workflows" / "ci.yml"
 EXAMPLE = ROOT / "examples" / "challenge-repo" / ".github" / "workflows" / "check-submission.yml"
-WORKFLOWS = [CI, EXAMPLE]
+COMMENT = EXAMPLE.parent / "comment-submission.yml"
+WORKFLOWS = [CI, EXAMPLE, COMMENT]
 USES = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<ref>\S+)(?P<comment>\s+#.*)?$")
 
 
@@ -170,3 +171,70 @@ def test_ci_mirrors_ci_run() -> None:
         assert command in runs
     assert ci["jobs"]["tests"]["steps"][-1]["env"]["ESR_REQUIRE"] == "actionlint,hadolint"
     assert any(s.get("uses") == "./" for s in _steps(ci))
+
+
+def _step(doc: dict[str, Any], name_part: str) -> tuple[int, dict[str, Any]]:
+    steps = _steps(doc)
+    return next((i, s) for i, s in enumerate(steps) if name_part in s.get("name", ""))
+
+
+def test_action_severity_inputs_and_outputs() -> None:
+    action = _load(ACTION)
+    assert {"fail-on", "ruleset", "waivers"} <= set(action["inputs"])
+    assert action["inputs"]["fail-on"]["default"] == "error"
+    assert {"passed", "errors", "warnings", "report"} <= set(action["outputs"])
+    _, check = _step(action, "Check the pull request")
+    script = check["run"]
+    assert '--fail-on "$FAIL_ON"' in script
+    # The waivers come from the base commit: a pull request cannot waive its own findings.
+    assert 'git -C "$repo" show "$BASE:$WAIVERS"' in script
+    assert "esr_validator.github.counts" in script
+    for output in ("passed", "report"):
+        assert f"{output}=" in script
+
+
+def test_action_caches_the_venv_before_any_submission_code_runs() -> None:
+    action = _load(ACTION)
+    i_restore, restore = _step(action, "Restore the cached venv")
+    i_install, install = _step(action, "Install esr-validator")
+    i_save, save = _step(action, "Save the venv to the cache")
+    i_check, _ = _step(action, "Check the pull request")
+    assert restore["uses"].startswith("actions/cache/restore@")
+    assert save["uses"].startswith("actions/cache/save@")
+    assert i_restore < i_install < i_save < i_check  # saved before the model runs
+    assert restore["with"]["key"] == save["with"]["key"]
+    key = restore["with"]["key"]
+    assert "inputs.torch-version" in key and "inputs.python-version" in key
+    assert "steps.venv-key.outputs.key" in key
+    _, keyer = _step(action, "Key the cached venv")
+    assert "pyproject.toml" in keyer["run"] and "TORCH_INDEX" in keyer["run"]
+    assert "cache-hit != 'true'" in install["if"] and "cache-hit != 'true'" in save["if"]
+
+
+def test_comment_workflow_never_runs_pull_request_code_with_a_write_token() -> None:
+    wf = _load(COMMENT)
+    code = re.sub(r"#.*", "", COMMENT.read_text())
+    trigger = _on(wf)
+    assert set(trigger) == {"workflow_run"}
+    assert trigger["workflow_run"]["workflows"] == [_load(EXAMPLE)["name"]]
+    assert wf["permissions"] == {}
+    (job,) = wf["jobs"].values()
+    assert job["permissions"] == {"actions": "read", "pull-requests": "write"}
+    for forbidden in ("actions/checkout", "pull_request_target", "head_branch", "secrets."):
+        assert forbidden not in code, forbidden
+    assert "workflow_run.event == 'pull_request'" in job["if"]
+    # The artifact the check uploads is the one this downloads.
+    check_upload = _load(EXAMPLE)["jobs"]["check"]["steps"][1]["with"]["artifact-name"]
+    assert f"--name {check_upload}" in code
+    # The comment writer is installed without dependencies or pull-request files.
+    _, install = _step(wf, "Install the comment writer")
+    assert "--no-deps" in install["run"] and "-I" in install["run"]
+
+
+def test_comment_workflow_finds_its_comment_by_the_marker() -> None:
+    from esr_validator.github.comment import MARKER
+
+    text = COMMENT.read_text()
+    assert f"marker='{MARKER}'" in text
+    assert "esr_validator.github.comment" in text
+    assert 'select(.user.login == \\"github-actions[bot]\\")' in text
