@@ -36,9 +36,9 @@ sys.path.insert(0, str(ROOT))
 
 from esr_validator.data import discover  # noqa: E402
 from esr_validator.metrics.convert import mod_crop, read_image  # noqa: E402
-from esr_validator.sandbox.convert import from_tensor, to_tensor  # noqa: E402
 from esr_validator.metrics.imresize import downscale, upscale  # noqa: E402
 from esr_validator.metrics.psnr import psnr  # noqa: E402
+from esr_validator.sandbox.convert import from_tensor, to_tensor  # noqa: E402
 
 MODEL_FILE = ROOT / "sample_submission" / "models" / "team01_TinyESR.py"
 DEFAULT_OUT = ROOT / "sample_submission" / "model_zoo" / "team01_TinyESR.pth"
