@@ -68,6 +68,12 @@ class Driver:
         self._thread.start()
         try:
             self._conn = self._accept(listener)
+        except ChannelError:
+            # The process ended (or is ending at its own timeout) without connecting: wait
+            # for its outcome, which says why (a crash at import, a timeout, a kill).
+            self._thread.join()
+            shutil.rmtree(self._dir, ignore_errors=True)
+            raise
         finally:
             listener.close()
         self._conn.settimeout(self.timeout_s + 30)

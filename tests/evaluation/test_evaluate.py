@@ -7,6 +7,7 @@ import os
 import signal
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -180,3 +181,16 @@ def test_worker_never_sees_hr(good_zip: Path) -> None:
     # Nothing writable reaches the worker, and no LR folder: images come through the channel.
     assert all(m.read_only for spec in spy.specs for m in spec.mounts)
     assert all(not p.endswith((".png", ".jpg")) for p in spy.seen_files)
+
+
+class DiesAtStartRunner(LocalRunner):
+    """Runs a process that exits before connecting to the channel."""
+
+    def run(self, spec: ProcessSpec) -> ProcessOutcome:
+        return super().run(replace(spec, module="tests.fixtures.processes.dies_at_start"))
+
+
+def test_a_process_that_never_connects_is_a_crash_with_its_log(good_zip: Path) -> None:
+    report = evaluate(good_zip, runner=DiesAtStartRunner())
+    assert "ESR601" in codes(report) and "ESR605" not in codes(report)
+    assert "dying before the channel opens" in " ".join(f.message for f in report.findings)
