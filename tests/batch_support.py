@@ -197,7 +197,7 @@ class MixedRun:
         ]
 
 
-RUN_ARGS = ("--runs", "1", "--warmup", "0", "--runner", "local", "--timeout", "30")
+RUN_ARGS = ("--runs", "1", "--warmup", "0", "--runner", "local", "--timeout", "60")
 _MIXED: list[MixedRun] = []
 
 
