@@ -138,7 +138,7 @@ def run_intake(
     # The owner record sits beside the submission, never among its files.
     intake.holder = owned_tempdir("esr-submission-", dir=workdir)
     intake.root = intake.holder / "submission"
-    intake.root.mkdir()
+    intake.root.mkdir(mode=0o700)  # private, as mkdtemp made it before
     intake.findings += zipread.extract(zip_path, scan.members, intake.root, strip_prefix=prefix)
     files = sorted(
         m.name[len(prefix) :] for m in scan.members if not m.is_dir and m.name != prefix.rstrip("/")
