@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import platform
 import statistics
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -36,6 +35,7 @@ from esr_validator.errors import EnvironmentProblem, UsageError
 from esr_validator.integrity import assemble
 from esr_validator.metrics.convert import read_image
 from esr_validator.official import LRImage, SessionFailed, Sessions
+from esr_validator.owner import owned_temporary
 from esr_validator.runners.base import Runner
 from esr_validator.schemas.manifest import InferenceSpec, Manifest
 from esr_validator.schemas.ruleset import Ruleset, Timing
@@ -150,7 +150,7 @@ def calibrate(
         cudnn_benchmark=protocol.cudnn_benchmark,
         synthetic=_synthetic_spec(protocol, scale) if synthetic else None,
     )
-    with tempfile.TemporaryDirectory(prefix="esr-calibration-") as scratch:
+    with owned_temporary("esr-calibration-") as scratch:
         sessions = Sessions(
             runner=runner,
             config=config,

@@ -133,6 +133,10 @@ def _add_simple(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument("--submission", help="also check that the report is about this zip")
     p.set_defaults(command="verify")
 
+    p = sub.add_parser("cleanup", help="remove what runs killed with -9 left behind")
+    p.add_argument("--no-docker", action="store_true", help="leave containers alone")
+    p.set_defaults(command="cleanup")
+
 
 def _add_batch(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("batch", help="validate every zip of a folder, resumably, and rank them")

@@ -12,13 +12,12 @@ from __future__ import annotations
 import contextlib
 import shutil
 import socket
-import tempfile
 import threading
 import time
-from pathlib import Path
 
 from pydantic import ValidationError
 
+from esr_validator.owner import owned_tempdir
 from esr_validator.runners.base import Mount, ProcessOutcome, ProcessSpec, Runner
 from esr_validator.schemas import channel
 from esr_validator.schemas.channel import ChannelError, ImageMeta, MemoryMeta, OutputMeta, SplitEnd
@@ -43,7 +42,7 @@ class Driver:
         self.runner, self.config = runner, config
         self.mounts, self.timeout_s, self.gpu = mounts, timeout_s, gpu
         self.outcome: ProcessOutcome | None = None
-        self._dir = Path(tempfile.mkdtemp(prefix="esr-chan-"))
+        self._dir = owned_tempdir("esr-chan-")
         self._conn: socket.socket | None = None
         self._thread: threading.Thread | None = None
 

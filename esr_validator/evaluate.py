@@ -11,7 +11,6 @@ reads it. The sandbox gets the submission, read-only, and nothing else on disk.
 from __future__ import annotations
 
 import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from esr_validator.official import (
     Sessions,
     decode,
 )
+from esr_validator.owner import owned_tempdir
 from esr_validator.runners.base import Mount, ProcessSpec, Runner
 from esr_validator.schemas.fidelity import ScoreItem, ScoreOutput, ScoreRequest
 from esr_validator.schemas.findings import Finding
@@ -208,7 +208,7 @@ class Evaluation:
         self.dataset = dataset
         self.runner = runner
         self.options = options
-        self.ws = Path(tempfile.mkdtemp(prefix="esr-eval-"))
+        self.ws = owned_tempdir("esr-eval-")
 
     def _score_items(self, result: WorkerResult) -> list[ScoreItem]:
         # Only files the host expects are scored; whatever else the worker wrote is ignored.

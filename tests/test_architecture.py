@@ -23,7 +23,8 @@ RULES: dict[str, tuple[str, ...]] = {
     "codes": ("schemas",),
     "metrics": (),
     "signing": ("errors", "schemas"),
-    "intake": ("codes", "digests", "errors", "schemas"),
+    "owner": (),  # a leaf: every layer may label what it creates
+    "intake": ("codes", "digests", "errors", "owner", "schemas"),
     "scoring": ("codes", "errors", "schemas"),
     "text": (),
     "reporters": ("codes", "errors", "schemas", "text", "github.annotations", "github.summary"),

@@ -15,7 +15,6 @@ import hashlib
 import os
 import pickle
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any
 from esr_validator import __version__
 from esr_validator.batch.jobs import run_job
 from esr_validator.errors import EnvironmentProblem, InputError
+from esr_validator.owner import owned_tempdir
 from esr_validator.pipeline import Setup, prepare
 from esr_validator.settings import ENV_OMP, Settings
 
@@ -107,7 +107,7 @@ def validate_remote(spec: NodeSpec, zip_name: str, zip_bytes: bytes) -> dict[str
         os.environ.pop(ENV_OMP, None)
     else:
         os.environ[ENV_OMP] = omp
-    folder = Path(tempfile.mkdtemp(prefix="esr-ray-job-"))
+    folder = owned_tempdir("esr-ray-job-")
     try:
         zip_path = folder / Path(zip_name).name
         zip_path.write_bytes(zip_bytes)

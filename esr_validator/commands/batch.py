@@ -74,10 +74,20 @@ def _executor(args: argparse.Namespace) -> tuple[Setup, Executor]:
     return setup, LocalExecutor(setup, gpus=slots)
 
 
+def _sweep_leftovers(console: Console) -> None:
+    """What earlier runs killed with -9 left (only resources whose owner is gone)."""
+    from esr_validator.leftovers import sweep
+
+    swept = sweep()
+    if swept.count:
+        console.print(f"removed {swept.count} leftover(s) of runs that ended without cleaning up")
+
+
 def execute(args: argparse.Namespace, console: Console) -> tuple[BatchResult, Setup]:
     from esr_validator.signing import load_private_key
 
     key_pair = load_private_key(args.key)  # before any work: a bad key fails at once
+    _sweep_leftovers(console)
     setup, executor = _executor(args)
     guard_key(setup, signing=key_pair is not None)
     identity = RunIdentity.of(setup)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 from pathlib import Path
 
 from esr_validator import __version__, reporters
@@ -23,6 +22,7 @@ from esr_validator.github.assemble import Assembly, assemble
 from esr_validator.github.gitdiff import pr_diff
 from esr_validator.github.pr import group_changes, locate, other_files_note
 from esr_validator.github.summary import render
+from esr_validator.owner import owned_temporary
 from esr_validator.pipeline import Setup, prepare, validate_zip
 from esr_validator.reporters.text import dump_json
 from esr_validator.schemas.findings import fails, has_errors
@@ -131,5 +131,5 @@ def run(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise InputError(f"cannot create --out {out}: {exc}") from None
         return _check(args, repo.resolve(), out, out)
-    with tempfile.TemporaryDirectory(prefix="esr-pr-") as work:
+    with owned_temporary("esr-pr-") as work:
         return _check(args, repo.resolve(), Path(work), None)

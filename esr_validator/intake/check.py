@@ -8,7 +8,6 @@ stage could not produce its input; its own findings already explain why.
 from __future__ import annotations
 
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -17,6 +16,7 @@ from esr_validator.digests import sha256_file
 from esr_validator.intake import zipread
 from esr_validator.intake.layout import check_layout
 from esr_validator.intake.manifest import MANIFEST_NAME, parse_manifest
+from esr_validator.owner import owned_tempdir
 from esr_validator.schemas.findings import Finding, Severity, has_errors
 from esr_validator.schemas.manifest import Manifest
 
@@ -32,6 +32,7 @@ class Intake:
     manifest: Manifest | None = None
     model_file: str | None = None
     checkpoint_file: str | None = None
+    holder: Path | None = None  # root's parent, with the owner record beside the submission
 
     @property
     def ok(self) -> bool:
@@ -54,8 +55,8 @@ class Intake:
 
     def cleanup(self) -> None:
         if self.root is not None:
-            shutil.rmtree(self.root, ignore_errors=True)
-            self.root = None
+            shutil.rmtree(self.holder or self.root, ignore_errors=True)
+            self.root = self.holder = None
 
     def __enter__(self) -> Intake:
         return self
@@ -134,7 +135,10 @@ def run_intake(
                 hint="Zip the folder's contents, not the folder.",
             )
         )
-    intake.root = Path(tempfile.mkdtemp(prefix="esr-submission-", dir=workdir))
+    # The owner record sits beside the submission, never among its files.
+    intake.holder = owned_tempdir("esr-submission-", dir=workdir)
+    intake.root = intake.holder / "submission"
+    intake.root.mkdir(mode=0o700)  # private, as mkdtemp made it before
     intake.findings += zipread.extract(zip_path, scan.members, intake.root, strip_prefix=prefix)
     files = sorted(
         m.name[len(prefix) :] for m in scan.members if not m.is_dir and m.name != prefix.rstrip("/")

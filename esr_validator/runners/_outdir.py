@@ -26,9 +26,10 @@ import os
 import shutil
 import stat
 import subprocess
-import tempfile
 from pathlib import Path
 from typing import Literal
+
+from esr_validator.owner import owned_tempdir
 
 CapMode = Literal["auto", "loop", "check"]
 MAX_FILES = 32768  # inodes of the capped filesystem: also a cap on the number of files
@@ -72,7 +73,8 @@ class OutputDir:
         if self.mode == "check":
             self.host.chmod(0o777)  # the sandbox user must be able to write here
             return self
-        self._scratch = Path(tempfile.mkdtemp(prefix=".esr-cap-", dir=self.host.parent))
+        # The record lets `cleanup` judge the loop device whose backing file sits here.
+        self._scratch = owned_tempdir(".esr-cap-", dir=self.host.parent)
         try:
             self._mount()
         except BaseException:

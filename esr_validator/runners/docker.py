@@ -24,6 +24,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from esr_validator import owner
 from esr_validator.errors import EnvironmentProblem
 from esr_validator.runners import _engine
 from esr_validator.runners._outdir import CapMode, OutputDir
@@ -70,7 +71,7 @@ def create_kwargs(spec: ProcessSpec, *, image: str, name: str, sandbox: Sandbox)
         "image": image,
         "command": ["python", "-m", spec.module, *spec.args],
         "name": name,
-        "labels": {LABEL_MANAGED: "1", LABEL_ROLE: spec.role},
+        "labels": {LABEL_MANAGED: "1", LABEL_ROLE: spec.role, **owner.labels()},
         "hostname": "sandbox",
         "user": sandbox.user,
         "working_dir": WORKDIR,

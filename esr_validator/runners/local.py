@@ -5,7 +5,8 @@ environment and its own working directory) but the model can still read anything
 can. Reports say so (the ``not-sandboxed`` finding); use the docker runner for untrusted entries.
 
 Every process runs under :mod:`esr_validator.runners.reaper`, a child subreaper that kills
-the whole tree the worker leaves, including processes that started a new session.
+the whole tree the worker leaves, including processes that started a new session, and also
+when this process dies without a word (kill -9: the reaper's parent-death signal).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import deque
@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Literal
 
 import esr_validator
+from esr_validator import owner
 from esr_validator.runners.base import Mount, ProcessOutcome, ProcessSpec
 
 REAPER = "esr_validator.runners.reaper"
@@ -63,6 +64,8 @@ def _env(spec: ProcessSpec, home: str) -> dict[str, str]:
         PYTHONDONTWRITEBYTECODE="1",
         PYTHONUNBUFFERED="1",
         PYTHONNOUSERSITE="1",
+        # A label, not a secret: `cleanup` kills what a run killed with -9 left running.
+        ESR_OWNER=owner.env_value(),
         # The package's parent directory, in case it runs from a source checkout.
         PYTHONPATH=str(Path(esr_validator.__file__).resolve().parent.parent),
     )
@@ -88,7 +91,7 @@ class LocalRunner:
         }
 
     def run(self, spec: ProcessSpec) -> ProcessOutcome:
-        home = tempfile.mkdtemp(prefix=f"esr-{spec.role}-home-")
+        home = str(owner.owned_tempdir(f"esr-{spec.role}-home-"))
         # The reaper kills whatever the worker leaves behind, new sessions included.
         cmd = [sys.executable, "-m", REAPER, sys.executable, "-m", spec.module, *spec.args]
         started = time.perf_counter()

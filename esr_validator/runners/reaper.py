@@ -4,7 +4,9 @@ A process group does not hold a model that calls ``setsid()``: it leaves the gro
 its parent dies it is re-parented to init, out of the local runner's reach. This launcher
 makes itself a child subreaper (``PR_SET_CHILD_SUBREAPER``), so every orphan below it is
 re-parented to it instead; when CMD ends, or on SIGTERM (the runner's timeout), it kills its
-children until none is left, and then exits as CMD did. It is our code and runs before any
+children until none is left, and then exits as CMD did. Should the validator that started it
+die without a word (kill -9), the kernel sends it SIGTERM (``PR_SET_PDEATHSIG``), so nothing
+the entry started outlives the run. It is our code and runs before any
 entry code; nothing of the entry is imported here.
 """
 
@@ -12,12 +14,14 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import json
 import os
 import signal
 import subprocess
 import sys
 from types import FrameType
 
+PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
 _ROUNDS = 200  # a fork bomb replaces its killed members; each round kills every child seen
 
@@ -55,6 +59,15 @@ def kill_descendants() -> None:
             return
 
 
+def _owner_died() -> bool:
+    """Whether the validator died before the parent-death signal was armed."""
+    try:
+        pid = int(json.loads(os.environ.get("ESR_OWNER", ""))["pid"])
+    except (ValueError, KeyError, TypeError):
+        return False  # started by hand: no owner to watch
+    return os.getppid() != pid
+
+
 def _exit_as(returncode: int) -> None:
     if returncode < 0:  # died of a signal: die of the same one, so the runner sees it
         signal.signal(-returncode, signal.SIG_DFL)
@@ -68,13 +81,16 @@ def main(argv: list[str]) -> None:
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
         sys.exit("prctl(PR_SET_CHILD_SUBREAPER) failed")
-    child = subprocess.Popen(argv)
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         kill_descendants()
         _exit_as(-signum)
 
     signal.signal(signal.SIGTERM, stop)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if _owner_died():
+        sys.exit("the validator that started this launcher is gone")
+    child = subprocess.Popen(argv)
     returncode = child.wait()
     kill_descendants()
     _exit_as(returncode)
