@@ -87,6 +87,11 @@ class RunOptions(_Strict):
         pattern=r"^[0-9a-f]{64}$",
         description="The organizers' waivers file applied (--waivers), if any.",
     )
+    complexity_input: Literal["ruleset", "command line"] = Field(
+        default="ruleset",
+        description="Where the complexity input came from; complexity.input_height/width "
+        "say what it was.",
+    )
 
 
 class ImageResult(_Strict):
@@ -157,7 +162,11 @@ class ComplexityFigures(_Strict):
     activations_m: float
     conv_count: int
     input_dependent: bool
-    input_size: int
+    input_size: int | None = Field(
+        default=None, description="The side of a square input (input_height == input_width)."
+    )
+    input_height: int | None = Field(default=None, description="Counted on, as the worker ran.")
+    input_width: int | None = None
 
 
 class Failure(_Strict):
