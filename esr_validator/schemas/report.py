@@ -116,9 +116,13 @@ class SplitFigures(_Strict):
     official_runtime_ms: float | None = Field(description="Mean over images, then over runs.")
     official_runtime_ms_per_run: list[float]
     official_memory_mb: float | None = Field(description="Running max, as officially read.")
-    stable_runtime_ms: float | None = Field(description="Median over images and runs.")
-    stable_iqr_ms: float | None = None
-    stable_memory_mb: float | None = Field(default=None, description="Peak, reset per split.")
+    stable_runtime_ms: float | None = Field(
+        description="Per run, the mean over warm images; then the mean over runs."
+    )
+    stable_iqr_ms: float | None = Field(default=None, description="No longer computed.")
+    stable_memory_mb: float | None = Field(
+        default=None, description="This split's own peak (reset before it), mean over runs."
+    )
 
 
 class FigureSet(_Strict):
