@@ -107,8 +107,8 @@ def cuda_findings(calls: list[str]) -> list[Finding]:
 def timing_findings(stable: FigureSet) -> list[Finding]:
     if not stable.noisy:
         return []
-    if stable.run_cv is None:  # a single run: only the spread of its times makes it noisy
-        return [finding("timing-noisy", "stable timings are noisy (IQR above 10 % of median)")]
+    if stable.run_cv is None:  # the synthetic protocol: one run, passes of one input
+        return [finding("timing-noisy", "the timed passes spread by more than 10 % (IQR/median)")]
     return [
         finding("timing-noisy", f"stable timings are noisy (run-to-run CV {stable.run_cv:.1%})")
     ]

@@ -77,6 +77,11 @@ def _add_evaluation_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--timeout", type=float, help="per submission, in seconds (default 1800)")
     p.add_argument("--ruleset", help="challenge ruleset (see `rulesets`)")
+    p.add_argument(
+        "--complexity-input",
+        metavar="HxW",
+        help="count FLOPs/activations on this input (default: the ruleset's)",
+    )
     p.add_argument("--runner", choices=("auto", "docker", "local"))
     p.add_argument("--ssim", action="store_true", default=None, help="also SSIM and Y-PSNR")
     p.add_argument(

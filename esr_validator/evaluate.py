@@ -13,7 +13,7 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from esr_validator.checks import process_findings
@@ -40,7 +40,7 @@ from esr_validator.schemas.worker import (
     WorkerConfig,
     WorkerResult,
 )
-from esr_validator.settings import SyntheticOptions
+from esr_validator.settings import ComplexityInputOption, SyntheticOptions
 
 Progress = Callable[[int, int], None]
 
@@ -62,6 +62,7 @@ class EvalOptions:
     synthetic: SyntheticOptions | None = None
     border: int = 4
     psnr_y: YChannel = "off"
+    complexity_input: ComplexityInputOption = field(default_factory=ComplexityInputOption)
 
 
 @dataclass
@@ -121,6 +122,7 @@ class SandboxRun:
             device="cuda" if o.gpu is not None else "cpu",
             cudnn_benchmark=o.cudnn_benchmark,
             legacy_flops=o.legacy_flops,
+            complexity_input=o.complexity_input.hw(self.intake.manifest.scale),
             threads=o.threads,
             synthetic=o.synthetic.spec(self.intake.manifest.scale) if o.synthetic else None,
         )
@@ -172,7 +174,8 @@ class SandboxRun:
                 finding("worker-output-flood", "the model printed more than the log keeps")
             )
         if counted.complexity is not None:
-            findings += complexity_findings(counted.complexity)
+            asked = sessions.config.complexity_input
+            findings += complexity_findings(counted.complexity, asked=asked)
         wall = time.perf_counter() - started
         result = result.model_copy(update={"complexity": counted.complexity, "wall_s": wall})
         return result, findings

@@ -149,11 +149,20 @@ def assemble(
     return result, findings
 
 
-def complexity_findings(c: Complexity) -> list[Finding]:
+def complexity_findings(c: Complexity, *, asked: tuple[int, int] | None = None) -> list[Finding]:
+    """``asked``: the (H, W) the trusted side asked the counts to use; another one is tampering."""
+    found = []
+    if asked is not None and (c.input_height, c.input_width) != tuple(asked):
+        found.append(
+            finding(
+                "measuring-code-tampered",
+                f"complexity counted on {c.input_height}x{c.input_width}, "
+                f"asked for {asked[0]}x{asked[1]}",
+            )
+        )
     checks = c.checks
     if checks is None:
-        return []
-    found = []
+        return found
     if checks.tampered:
         found.append(
             finding("measuring-code-tampered", f"changed: {', '.join(checks.tampered[:5])}")

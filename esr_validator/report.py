@@ -35,7 +35,6 @@ _WORKER_FAILURE = {
     "out_of_memory": "worker-out-of-memory",
     "bad_output": "output-shape",
 }
-COMPLEXITY_INPUT = 256  # the side of the square input the worker counts complexity on
 
 
 @dataclass(frozen=True)
@@ -142,7 +141,7 @@ def assemble(
     manifest = intake.manifest
     assert manifest is not None  # a runnable intake has one
     scores = evaluated.scores.images if evaluated.scores else []
-    measured = figures.measure(result, scores, input_size=COMPLEXITY_INPUT)
+    measured = figures.measure(result, scores)
     findings += checks.measurement_findings(measured, result, scores, manifest)
     findings += _smoke_note(ctx.dataset)
     verdict = None

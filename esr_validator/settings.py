@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -99,6 +99,29 @@ class SyntheticOptions:
 
 
 @dataclass(frozen=True)
+class ComplexityInputOption:
+    """The (H, W) complexity is counted on: ``fixed`` at every scale, else the synthetic
+    timed input ``timed_output // scale`` (the 2023 real-time track counts on it). The
+    ruleset's ``[complexity_input]`` unless ``--complexity-input HxW`` overrides it."""
+
+    fixed: tuple[int, int] | None = (256, 256)
+    timed_output: tuple[int, int] | None = None
+    source: Literal["ruleset", "command line"] = "ruleset"
+
+    @classmethod
+    def of(cls, ruleset: Ruleset) -> ComplexityInputOption:
+        if ruleset.complexity_input.kind == "timed":
+            return cls(fixed=None, timed_output=ruleset.timing.output_size)
+        return cls(fixed=ruleset.complexity_input.size)
+
+    def hw(self, scale: int) -> tuple[int, int]:
+        if self.fixed is not None:
+            return self.fixed
+        assert self.timed_output is not None  # Ruleset._consistent
+        return (self.timed_output[0] // scale, self.timed_output[1] // scale)
+
+
+@dataclass(frozen=True)
 class Settings:
     """One run's options. ``gpu`` is the CUDA index timed on, None for the CPU."""
 
@@ -119,6 +142,7 @@ class Settings:
     allow_unsandboxed_signing: bool = False
     fail_on: FailOn = "error"
     waivers: Waivers | None = None
+    complexity_input: ComplexityInputOption = field(default_factory=ComplexityInputOption)
 
     # Read from the ruleset, never copied.
     @property
@@ -157,6 +181,7 @@ class Settings:
             synthetic=self.synthetic,
             border=self.border,
             psnr_y=self.ruleset.psnr.y_channel,
+            complexity_input=self.complexity_input,
         )
 
     def run_options(self) -> RunOptions:
@@ -176,6 +201,7 @@ class Settings:
             unsandboxed_signing=self.allow_unsandboxed_signing,
             fail_on=self.fail_on,
             waivers_sha256=self.waivers.sha256 if self.waivers else None,
+            complexity_input=self.complexity_input.source,
         )
 
     def identity(self) -> dict[str, Any]:
@@ -270,6 +296,23 @@ def _synthetic(timing: Timing, warmup: int | None, passes: int | None) -> Synthe
     )
 
 
+def parse_hw(value: str) -> tuple[int, int]:
+    """``--complexity-input HxW`` (rows x columns) → (H, W)."""
+    h, sep, w = value.strip().lower().partition("x")
+    sides = (int(h), int(w)) if sep and h.isdigit() and w.isdigit() else (0, 0)
+    if not all(16 <= side <= 4096 for side in sides):
+        raise UsageError(
+            f"--complexity-input {value}: expected HxW, each side 16-4096 (e.g. 256x256)"
+        )
+    return sides
+
+
+def _complexity_input(ruleset: Ruleset, given: str | None) -> ComplexityInputOption:
+    if given is None:
+        return ComplexityInputOption.of(ruleset)
+    return ComplexityInputOption(fixed=parse_hw(given), source="command line")
+
+
 def required(env: Mapping[str, str]) -> set[str]:
     """The components ``ESR_REQUIRE`` names (``all``: every one)."""
     names = {n.strip() for n in env.get(ENV_REQUIRE, "").split(",") if n.strip()}
@@ -346,4 +389,5 @@ def resolve(
         allow_unsandboxed_signing=bool(cli.get("allow_unsandboxed_signing")),
         fail_on=fail_on,
         waivers=waivers,
+        complexity_input=_complexity_input(ruleset, given.get("complexity_input")),
     )

@@ -19,7 +19,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-MASKED_KEYS = {"validator_version", "started_at", "finished_at", "noisy", "run_cv"}
+# A figure set's description is prose about how it was computed (the stable set's changed in
+# 0.2: a mean over warm images, noisy on run-to-run CV only); the figures themselves are compared.
+MASKED_KEYS = {"validator_version", "started_at", "finished_at", "noisy", "run_cv", "description"}
 # Facts of the machine, not of the code: masked with --portable (a report made elsewhere).
 MACHINE_KEYS = {"cpu", "platform", "threads"}
 # Keys whose values are time measurements (or drawn from them) wherever they appear.

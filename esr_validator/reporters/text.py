@@ -123,7 +123,8 @@ def metrics_table(report: Report) -> Table:
     if c is not None:
         blank = [""] * len(report.splits)
         table.add_row("params (M)", *blank, f"{c.params_m:.4f}")
-        table.add_row(f"FLOPs, fvcore {c.input_size}² (G)", *blank, f"{c.flops_g:.4f}")
+        shape = f"{c.input_height}×{c.input_width}" if c.input_height else f"{c.input_size}²"
+        table.add_row(f"FLOPs, fvcore {shape} (G)", *blank, f"{c.flops_g:.4f}")
         table.add_row("activations (M)", *blank, f"{c.activations_m:.4f}")
         table.add_row("#conv", *blank, str(c.conv_count))
     return table

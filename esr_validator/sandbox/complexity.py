@@ -34,6 +34,7 @@ _CONVS = (nn.Conv2d, nn.ConvTranspose2d)
 _LEGACY_ACTIVATIONS = (nn.ReLU, nn.PReLU, nn.ELU, nn.LeakyReLU, nn.ReLU6)
 
 Hook = Callable[[nn.Module, tuple[Any, ...], Any], None]
+Size = int | tuple[int, int]  # a square's side, or (H, W)
 
 
 class FlopCount(NamedTuple):
@@ -58,17 +59,19 @@ def _model_device(model: nn.Module) -> torch.device:
 
 
 def make_input(
-    *, size: int = 256, device: torch.device | str = "cpu", seed: int = 0
+    *, size: Size = 256, device: torch.device | str = "cpu", seed: int = 0
 ) -> torch.Tensor:
-    """The 1x3xSxS uniform input of the official counters, reproducible by ``seed``."""
+    """The 1x3xHxW uniform input of the official counters (``size``: a side or (H, W)),
+    reproducible by ``seed``."""
+    height, width = (size, size) if isinstance(size, int) else size
     gen = torch.Generator().manual_seed(seed)
-    return torch.rand(1, 3, size, size, generator=gen).to(device)
+    return torch.rand(1, 3, height, width, generator=gen).to(device)
 
 
 def fvcore_flops(
     model: nn.Module,
     *,
-    size: int = 256,
+    size: Size = 256,
     device: torch.device | str | None = None,
     inputs: torch.Tensor | None = None,
 ) -> FlopCount:
@@ -106,7 +109,7 @@ def _forward(model: nn.Module, x: torch.Tensor) -> None:
 def activations_and_convs(
     model: nn.Module,
     *,
-    size: int = 256,
+    size: Size = 256,
     device: torch.device | str | None = None,
     inputs: torch.Tensor | None = None,
 ) -> ActivationCount:
@@ -152,7 +155,7 @@ def _legacy_module_flops(module: nn.Module, inputs: tuple[Any, ...], output: Any
 def legacy_flops(
     model: nn.Module,
     *,
-    size: int = 256,
+    size: Size = 256,
     device: torch.device | str | None = None,
     inputs: torch.Tensor | None = None,
 ) -> int:
@@ -176,7 +179,7 @@ def legacy_flops(
 def input_dependent(
     model: nn.Module,
     *,
-    size: int = 256,
+    size: Size = 256,
     device: torch.device | str | None = None,
     reference: tuple[int, int] | None = None,
 ) -> bool:

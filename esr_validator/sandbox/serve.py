@@ -29,34 +29,36 @@ def _finite(v: float) -> float | None:
     return v if math.isfinite(v) else None
 
 
-def _describe(y: object, meta: ImageMeta, ms: float | None) -> OutputMeta:
-    """Sanity statistics of an output before clamping, outside the timed region."""
-    if not isinstance(y, torch.Tensor):
-        return OutputMeta(
-            split=meta.split,
-            index=meta.index,
-            event_ms=ms,
-            out_channels=0,
-            out_height=0,
-            out_width=0,
-            is_tensor=False,
-        )
-    yf = y.detach().float()
-    finite = torch.isfinite(yf)
+def to_host(y: torch.Tensor) -> torch.Tensor:
+    """The output on the host, unclamped, allocating on the device only what the official
+    conversion does (``.float()``: nothing for a float32 output) before its ``.cpu()``."""
+    return y.detach().float().cpu()
+
+
+def describe(y: object, meta: ImageMeta, ms: float | None, host: torch.Tensor | None) -> OutputMeta:
+    """Sanity statistics of an output before clamping, computed on ``host`` (its host copy),
+    so nothing is allocated on the device between the reset and the memory reading."""
+    dims = tuple(y.shape) if isinstance(y, torch.Tensor) and y.ndim == 4 else (0, 0, 0, 0)
     lo = hi = None
-    if bool(finite.any()):
-        lo, hi = _finite(float(yf[finite].min())), _finite(float(yf[finite].max()))
-    dims = tuple(yf.shape) if yf.ndim == 4 else (0, 0, 0, 0)
+    nonfinite = 0
+    if host is not None:
+        values = host.numpy().ravel()
+        finite = np.isfinite(values)
+        nonfinite = int(values.size - np.count_nonzero(finite))
+        kept = values if nonfinite == 0 else values[finite]
+        if kept.size:
+            lo, hi = _finite(float(kept.min())), _finite(float(kept.max()))
     return OutputMeta(
         split=meta.split,
         index=meta.index,
         event_ms=ms,
         raw_min=lo,
         raw_max=hi,
-        nonfinite=int((~finite).sum()),
+        nonfinite=nonfinite,
         out_channels=min(int(dims[1]), 64),
         out_height=int(dims[2]),
         out_width=int(dims[3]),
+        is_tensor=isinstance(y, torch.Tensor),
     )
 
 
@@ -85,15 +87,13 @@ class Server:
         img = np.frombuffer(payload, dtype=np.uint8).reshape(meta.height, meta.width, 3)
         x = to_tensor(img, self.data_range).to(self.device, dtype=self.dtype)  # untimed copy
         y, ms = self.clock.time(self.forward, x)
-        out = _describe(y, meta, ms if self.clock.cuda else None)
-        sr = b""
-        if (out.out_channels, out.out_height, out.out_width) == (
-            3,
-            meta.height * self.scale,
-            meta.width * self.scale,
-        ):
-            sr = from_tensor(y, self.data_range).tobytes()
-        del y
+        expected = (1, 3, meta.height * self.scale, meta.width * self.scale)
+        # Only an output of the expected shape is copied out (its size is bounded by the
+        # input's); the statistics and the clamp run on that copy, on the host.
+        host = to_host(y) if isinstance(y, torch.Tensor) and tuple(y.shape) == expected else None
+        out = describe(y, meta, ms if self.clock.cuda else None, host)
+        del y, x
+        sr = b"" if host is None else from_tensor(host, self.data_range).tobytes()
         channel.send(self.sock, "output", out, sr)
 
     def _split_end(self, header: channel.Header) -> None:

@@ -116,6 +116,8 @@ class Session:
             activations=int(acts.activations),
             conv_count=int(acts.convs),
             input_dependent=varies,
+            input_height=int(x.shape[-2]),
+            input_width=int(x.shape[-1]),
             checks=crosscheck.cross_check(model, x),
         )
 

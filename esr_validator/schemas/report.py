@@ -87,6 +87,11 @@ class RunOptions(_Strict):
         pattern=r"^[0-9a-f]{64}$",
         description="The organizers' waivers file applied (--waivers), if any.",
     )
+    complexity_input: Literal["ruleset", "command line"] = Field(
+        default="ruleset",
+        description="Where the complexity input came from; complexity.input_height/width "
+        "say what it was.",
+    )
 
 
 class ImageResult(_Strict):
@@ -111,9 +116,13 @@ class SplitFigures(_Strict):
     official_runtime_ms: float | None = Field(description="Mean over images, then over runs.")
     official_runtime_ms_per_run: list[float]
     official_memory_mb: float | None = Field(description="Running max, as officially read.")
-    stable_runtime_ms: float | None = Field(description="Median over images and runs.")
-    stable_iqr_ms: float | None = None
-    stable_memory_mb: float | None = Field(default=None, description="Peak, reset per split.")
+    stable_runtime_ms: float | None = Field(
+        description="Per run, the mean over warm images; then the mean over runs."
+    )
+    stable_iqr_ms: float | None = Field(default=None, description="No longer computed.")
+    stable_memory_mb: float | None = Field(
+        default=None, description="This split's own peak (reset before it), mean over runs."
+    )
 
 
 class FigureSet(_Strict):
@@ -157,7 +166,11 @@ class ComplexityFigures(_Strict):
     activations_m: float
     conv_count: int
     input_dependent: bool
-    input_size: int
+    input_size: int | None = Field(
+        default=None, description="The side of a square input (input_height == input_width)."
+    )
+    input_height: int | None = Field(default=None, description="Counted on, as the worker ran.")
+    input_width: int | None = None
 
 
 class Failure(_Strict):

@@ -19,6 +19,7 @@ MAX_RUNS = 50
 MAX_PASSES = 10000
 _MS = Field(ge=0.0, le=3.6e6)  # one forward in ms: at most an hour
 PassMs = Annotated[float, Field(ge=0.0, le=3.6e6, allow_inf_nan=False)]
+InputSide = Annotated[int, Field(ge=16, le=4096)]
 SyntheticPrecision = Literal["fp32", "fp16", "bf16"]
 
 
@@ -61,7 +62,9 @@ class WorkerConfig(_Strict):
     )
     device: str = Field(default="cpu", pattern=r"^(cpu|cuda(:\d+)?)$")
     cudnn_benchmark: bool = False
-    complexity_input: int = Field(default=256, ge=16, le=2048)
+    complexity_input: tuple[InputSide, InputSide] = Field(
+        default=(256, 256), description="(H, W) of the input complexity is counted on."
+    )
     legacy_flops: bool = False
     threads: int | None = Field(default=None, ge=1, le=256)
     synthetic: SyntheticSpec | None = Field(
@@ -157,6 +160,8 @@ class Complexity(_Strict):
     activations: int = Field(ge=0, le=10**13)
     conv_count: int = Field(ge=0, le=10**6)
     input_dependent: bool = Field(description="FLOPs/activations differ on a second input.")
+    input_height: int = Field(ge=1, le=8192, description="Of the input the counts used.")
+    input_width: int = Field(ge=1, le=8192)
     checks: ComplexityChecks | None = None
 
 

@@ -227,6 +227,12 @@ def test_rtsr_submission_is_evaluated_and_scored(
     assert report.official and report.official.runtime_ms == s.mean_ms
     assert report.stable and report.stable.runtime_ms == s.median_ms
     assert all(im.official_ms == [] and im.stable_ms == [] for im in report.images)
+    # Complexity is counted on that same full-size input (rows x columns), and said so.
+    c = report.complexity
+    assert c is not None and (c.input_height, c.input_width) == (s.input_height, s.input_width)
+    assert report.options.complexity_input == "ruleset"
+    conv_macs = 3 * (3 * scale * scale) * 9 * s.input_height * s.input_width
+    assert c.flops == conv_macs  # the one conv; bicubic and pixel shuffle count nothing
     codes = {f.code: f for f in report.findings}
     assert "fp32, not fp16" in codes["ESR704"].message
     assert "timed passes 2, not 244" in codes["ESR704"].message

@@ -28,6 +28,8 @@ def _measure(model: nn.Module) -> Complexity:
         activations=acts.activations,
         conv_count=acts.convs,
         input_dependent=False,
+        input_height=64,
+        input_width=64,
         checks=cross_check(model, x),
     )
 
@@ -82,6 +84,14 @@ def test_weights_as_buffers_are_found() -> None:
     hidden = next(f for f in found if f.name == "params-hidden")
     held = 16 * 3 * 9 + 48 * 16 * 9  # both weight tensors, none of them a Parameter
     assert "parameters() counts 0" in hidden.message and f"{held:,}" in hidden.message
+
+
+def test_counts_on_another_input_are_found() -> None:
+    """The trusted side knows the input it asked for; a count on another one is tampering."""
+    c = _measure(Honest())  # counted on 64x64
+    assert complexity_findings(c, asked=(64, 64)) == []
+    [f] = complexity_findings(c, asked=(1920, 1080))
+    assert f.name == "measuring-code-tampered" and "asked for 1920x1080" in f.message
 
 
 def test_tracing_detection_is_found() -> None:
