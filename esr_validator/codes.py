@@ -546,6 +546,15 @@ _ENTRIES: tuple[Code, ...] = (
         "Use the device of the input (x.device) instead of .cuda() or device='cuda'; on this "
         "CPU-only machine the calls ran on the CPU.",
     ),
+    Code(
+        "ESR804",
+        "environment-incomplete",
+        W,
+        "Install the ruleset's [environment] packages into this interpreter, or evaluate where "
+        "they are (docs/container.md); an entry importing a missing package fails here, not at "
+        "the organizers'.",
+        context=True,
+    ),
     # --- importing a challenge repository ---------------------------------------------------
     Code(
         "ESR901",

@@ -21,6 +21,7 @@ from esr_validator.evaluate import Evaluation, Progress, dataset_info
 from esr_validator.intake.check import run_intake
 from esr_validator.intake.manifest import MANIFEST_NAME
 from esr_validator.report import RunContext, assemble, now
+from esr_validator.ruleset_env import environment_findings
 from esr_validator.runners.base import Runner
 from esr_validator.schemas.findings import Finding
 from esr_validator.schemas.report import Report, RunnerInfo
@@ -132,6 +133,8 @@ def validate_zip(zip_path: Path, setup: Setup, *, progress: Progress | None = No
         if intake.runnable and dataset is not None:
             if setup.unsandboxed_reason:
                 stage.append(finding("not-sandboxed", setup.unsandboxed_reason))
+            variant = "cpu" if setup.settings.gpu is None else "cuda"
+            stage += environment_findings(setup.ruleset, runner=setup.runner.kind, variant=variant)
             options = setup.settings.eval_options()
             evaluated = Evaluation(intake, dataset, runner=setup.runner, options=options).run(
                 progress

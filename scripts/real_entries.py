@@ -1,12 +1,15 @@
 """Import the organizers' real challenge repositories and write docs/real-entries.md.
 
     python scripts/real_entries.py YEAR=GITDIR [YEAR=GITDIR ...] [--out DIR] [--check]
+        [--validate [--timeout S] [--reuse]]
 
 Each GITDIR is a bare mirror (e.g. from ``git clone --mirror``). Its HEAD is written to a
 scratch checkout, leaving out blobs the mirror lacks (large files a partial clone skipped),
 then ``esr-validator import`` runs on it. With ``--check`` every zip written also goes through
 ``esr-validator check`` (intake and static rules; nothing is executed). The table goes to
-stdout; pipe it into docs/real-entries.md.
+stdout; pipe it into docs/real-entries.md. With ``--validate`` every zip is also validated
+(``scripts/real_validate.py``: local runner, CPU, one run, per-entry timeout) and its
+params, FLOPs, activations and #conv are compared with the organizers' published figures.
 """
 
 from __future__ import annotations
@@ -15,9 +18,14 @@ import argparse
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from esr_validator.importer import ImportRow, import_repo
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import real_validate
 
 
 def _git(gitdir: Path, *args: str) -> bytes:
@@ -66,7 +74,60 @@ def _outcome(row: ImportRow) -> str:
     return f"{found.code}: {found.message.split(': ', 1)[-1]}".replace("|", "\\|")
 
 
-def year_table(year: str, gitdir: Path, out: Path | None, *, check: bool) -> list[str]:
+@dataclass(frozen=True)
+class Validation:
+    timeout_s: int
+    reuse: bool
+    calibrate: bool
+    teams: frozenset[int] | None  # validate only these (None: every zip)
+
+
+def _ruleset(year: str) -> str | None:
+    from esr_validator.ruleset import list_rulesets
+
+    name = f"ntire{year}_esr"
+    return name if name in list_rulesets() else None
+
+
+def validate_table(year: str, rows: list[ImportRow], how: Validation) -> list[str]:
+    """One line per zip: outcome, our figures, the published ones, and whether they agree."""
+    ruleset = _ruleset(year)
+    if ruleset is None:
+        return [f"No ruleset for {year}: not validated.", ""]
+    published = real_validate.published_rows(int(year))
+    lines = [
+        f"Validated with `{ruleset}` (local runner, CPU, `--runs 1 --stable-runs 0`, smoke "
+        "data). Figures: params M / FLOPs G / activations M / #conv.",
+        "",
+        "| team | outcome | ours | published | complexity | reason |",
+        "|---|---|---|---|---|---|",
+    ]
+    ran: list[tuple[int, dict[str, int], dict[str, Any]]] = []
+    for r in (r for r in rows if r.zip and (how.teams is None or r.team_id in how.teams)):
+        done = real_validate.validate(
+            Path(r.zip), ruleset, timeout_s=how.timeout_s, reuse=how.reuse, calibrate=how.calibrate
+        )
+        row = published.get(r.team_id)
+        verdict, diffs = real_validate.compare(done.ours, row)
+        if row is None and done.ours is not None:
+            verdict = "no published figures"
+        mine, theirs = real_validate.cells(done.ours, row)
+        reason = "; ".join([*diffs, done.reason] if done.reason else diffs)
+        lines.append(
+            f"| {r.team_id:02d} | {done.status} | {mine} | {theirs} | {verdict} "
+            f"| {reason.replace('|', '/') or '-'} |"
+        )
+        print(f"[{year} team {r.team_id:02d}] {done.status} {verdict}", file=sys.stderr)
+        if done.ours is not None and row is not None and row["flops_G"] is not None:
+            ran.append((r.team_id, done.ours, row))
+    if len(ran) > 1:
+        lines += ["", *real_validate.subtrack_orders(ran)]
+    return [*lines, ""]
+
+
+def year_table(
+    year: str, gitdir: Path, out: Path | None, *, check: bool, validation: Validation | None
+) -> list[str]:
     with tempfile.TemporaryDirectory() as scratch:
         commit, absent = checkout(gitdir, Path(scratch))
         rows = import_repo(Path(scratch), out / year if out else None)
@@ -86,7 +147,10 @@ def year_table(year: str, gitdir: Path, out: Path | None, *, check: bool) -> lis
             f"| {r.team_id:02d} | {r.line} | {r.model_file or '-'} | {r.class_name or '-'} "
             f"| {_outcome(r)} | {checked} |"
         )
-    return [*lines, ""]
+    lines.append("")
+    if validation is not None and out is not None:
+        lines += validate_table(year, rows, validation)
+    return lines
 
 
 def main(argv: list[str]) -> int:
@@ -94,11 +158,21 @@ def main(argv: list[str]) -> int:
     parser.add_argument("repos", nargs="+", metavar="YEAR=GITDIR")
     parser.add_argument("--out", help="keep the zips here, one folder per year")
     parser.add_argument("--check", action="store_true", help="run `check` on every zip")
+    parser.add_argument("--validate", action="store_true", help="validate every zip (needs --out)")
+    parser.add_argument("--timeout", type=int, default=900, help="seconds per entry (--validate)")
+    parser.add_argument("--reuse", action="store_true", help="reuse reports kept under --out")
+    parser.add_argument("--calibrate", action="store_true", help="validate with --calibrate")
+    parser.add_argument("--teams", help="validate only these team ids, comma-separated")
     args = parser.parse_args(argv)
     out = Path(args.out) if args.out else None
+    if args.validate and out is None:
+        parser.error("--validate needs --out (the reports are kept beside the zips)")
+    teams = frozenset(int(t) for t in args.teams.split(",")) if args.teams else None
+    how = Validation(args.timeout, args.reuse, args.calibrate, teams) if args.validate else None
     for spec in args.repos:
         year, _, gitdir = spec.partition("=")
-        print("\n".join(year_table(year, Path(gitdir), out, check=args.check)))
+        table = year_table(year, Path(gitdir), out, check=args.check, validation=how)
+        print("\n".join(table))
     return 0
 
 

@@ -187,6 +187,31 @@ def _square_256() -> ComplexityInput:
     return ComplexityInput(kind="fixed", size=(256, 256))
 
 
+class EnvPackage(_Strict):
+    """One package the organizers' environment offered to entries."""
+
+    name: str = Field(description="The distribution's name, as the organizers listed it.")
+    module: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="What entries import.")
+
+
+class EnvironmentSpec(_Strict):
+    """The evaluation environment of the organizers, as entries saw it: their repository's
+    requirements, narrowed to the third-party packages the entries' model files import.
+    A run whose interpreter or image lacks one says so up front (ESR804)."""
+
+    packages: list[EnvPackage] = Field(default_factory=list)
+    sources: list[str] = Field(default_factory=list, description="Where the list comes from.")
+
+    @model_validator(mode="after")
+    def _unique(self) -> EnvironmentSpec:
+        modules = [p.module for p in self.packages]
+        if len(set(modules)) != len(modules):
+            raise ValueError(f"environment modules repeat: {modules}")
+        if self.packages and not self.sources:
+            raise ValueError("an environment with packages must cite its sources")
+        return self
+
+
 def _fp32_only() -> list[Precision]:
     return ["fp32"]
 
@@ -214,6 +239,7 @@ class Ruleset(_Strict):
     tracks: list[Track] = Field(min_length=1)
     timing: Timing
     psnr: PsnrSpec = Field(default_factory=PsnrSpec)
+    environment: EnvironmentSpec = Field(default_factory=EnvironmentSpec)
     sources: list[str] = Field(min_length=1, description="Publications, in words.")
     citations: list[Citation] = Field(min_length=1)
     notes: list[str] = Field(default_factory=list)
