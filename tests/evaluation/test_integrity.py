@@ -30,6 +30,13 @@ COLD_S = 2.0  # the first forward of a process: far above a forward on a busy CP
 HEAD, FORWARD = subs.TINY_MODEL.split("    def forward(self, x):")
 
 
+@pytest.fixture
+def static_check_evaded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The intake's source check refuses these cheats as written; a determined cheat finds a
+    spelling it misses. Turned off here, so that what is tested is the runtime defence."""
+    monkeypatch.setattr("esr_validator.intake.source.check_source", lambda *a, **k: [])
+
+
 def _entry(tmp_path: Path, src: str, **manifest: object) -> Path:
     members = subs.good_members(**manifest)
     members["models/team16_TinySR.py"] = src.encode()
@@ -77,8 +84,7 @@ def test_reading_lr_in_post_load_finds_nothing(tmp_path: Path) -> None:
 
 
 # Answers an input it has seen from a cache: in this process's memory, in a builtins slot
-# every later import would share, and on disk where the process may write. Spelled so the
-# static source check misses it, as a determined cheat would: the runs must defeat it.
+# every later import would share, and on disk where the process may write.
 CACHE = (
     HEAD
     + f"""    def forward(self, x):
@@ -111,6 +117,7 @@ CACHE = (
 )
 
 
+@pytest.mark.usefixtures("static_check_evaded")
 def test_caching_outputs_across_runs_gains_nothing(tmp_path: Path) -> None:
     report = evaluate(_entry(tmp_path, CACHE))
     assert report.status == "evaluated", report.findings
@@ -149,6 +156,7 @@ for _name, _mod in list(sys.modules.items()):
 )
 
 
+@pytest.mark.usefixtures("static_check_evaded")
 def test_rewriting_the_clock_leaves_the_outer_clock_alone(tmp_path: Path) -> None:
     report = evaluate(_entry(tmp_path, CLOCK))
     assert report.status == "evaluated", report.findings

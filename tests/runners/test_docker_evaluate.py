@@ -35,7 +35,7 @@ DOCKER_CHEAT = (
             for d, _, files in os.walk("/")
             if not d.startswith(skip)
             for f in files
-            if f.endswith(("x4.png", ".npy")) or "_LR" in d or "_HR" in d
+            if f.endswith("x4.png") or "_LR" in d or "_HR" in d
         ]
         if found:
             raise RuntimeError(f"inputs reachable before their forward: {found[:3]}")
@@ -61,7 +61,12 @@ DOCKER_CHEAT = (
 )
 
 
-def test_cheats_find_nothing_in_the_container(cpu_image: Any, tmp_path: Path) -> None:
+def test_cheats_find_nothing_in_the_container(
+    cpu_image: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The source check refuses this as written; a determined cheat evades it. Off here, so
+    # that what is tested is the container.
+    monkeypatch.setattr("esr_validator.intake.source.check_source", lambda *a, **k: [])
     members = subs.good_members(checkpoint={"post_load": "snoop"})
     members["models/team16_TinySR.py"] = DOCKER_CHEAT.encode()
     report = evaluate(
