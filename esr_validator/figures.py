@@ -24,6 +24,7 @@ from esr_validator.schemas.report import (
     ComplexityFigures,
     FigureSet,
     ImageResult,
+    RunSummary,
     SplitFigures,
     SyntheticFigures,
 )
@@ -78,6 +79,8 @@ def split_figures(
         official_memory_mb=_mean(memory.official_mb) if memory and memory.official_mb else None,
         stable_runtime_ms=_mean(warm),
         stable_memory_mb=_mean(memory.stable_mb) if memory and memory.stable_mb else None,
+        official_memory_mb_per_run=list(memory.official_mb) if memory else [],
+        stable_memory_mb_per_run=list(memory.stable_mb) if memory else [],
     )
 
 
@@ -197,6 +200,7 @@ class Measurements:
     stable: FigureSet
     synthetic: SyntheticFigures | None
     complexity: ComplexityFigures | None
+    runs: tuple[RunSummary, ...] = ()
 
 
 def _image_results(result: WorkerResult, scores: list[ImageScore]) -> list[ImageResult]:
@@ -215,6 +219,10 @@ def _image_results(result: WorkerResult, scores: list[ImageScore]) -> list[Image
                 bicubic_psnr=s.bicubic_psnr if s else None,
                 official_ms=im.official_ms,
                 stable_ms=im.stable_ms,
+                outer_ms=im.outer_ms,
+                overhead_ms=im.overhead_ms,
+                event_ms=im.event_ms,
+                sr_sha256=im.sr_sha256[0] if im.sr_sha256 and im.sr_sha256[0] else None,
             )
         )
     return out
@@ -249,4 +257,5 @@ def measure(result: WorkerResult, scores: list[ImageScore]) -> Measurements:
         stable=stable,
         synthetic=synthetic,
         complexity=complexity,
+        runs=tuple(RunSummary(index=r.index, wall_s=r.wall_s, clock=r.clock) for r in result.runs),
     )

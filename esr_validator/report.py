@@ -161,6 +161,7 @@ def assemble(
         findings=findings,
         environment=measured.environment,
         images=measured.images,
+        runs=list(measured.runs),
         splits=measured.splits,
         official=measured.official,
         stable=measured.stable,

@@ -104,6 +104,27 @@ class ImageResult(_Strict):
     bicubic_psnr: float | None = None
     official_ms: list[float]
     stable_ms: list[float]
+    # The audit trail of official_ms, one entry per run: what the trusted side timed and
+    # subtracted, what the worker's own clock said (GPU only), and run 0's output digest
+    # (later runs agree with it within one uint8 level, else ESR513).
+    outer_ms: list[float] = Field(
+        default_factory=list, description="Round trip timed outside the worker, per run."
+    )
+    overhead_ms: float | None = Field(
+        default=None, description="The channel's own round trip (null model), subtracted."
+    )
+    event_ms: list[float] = Field(
+        default_factory=list, description="In-worker CUDA events, per run (GPU only)."
+    )
+    sr_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+
+
+class RunSummary(_Strict):
+    """One official run: one fresh sandbox process."""
+
+    index: int
+    wall_s: float
+    clock: Literal["outer", "cuda-events"] = Field(description="What official_ms holds.")
 
 
 class SplitFigures(_Strict):
@@ -122,6 +143,12 @@ class SplitFigures(_Strict):
     stable_iqr_ms: float | None = Field(default=None, description="No longer computed.")
     stable_memory_mb: float | None = Field(
         default=None, description="This split's own peak (reset before it), mean over runs."
+    )
+    official_memory_mb_per_run: list[float] = Field(
+        default_factory=list, description="The official reading of each run (MB)."
+    )
+    stable_memory_mb_per_run: list[float] = Field(
+        default_factory=list, description="This split's own peak in each run (MB)."
     )
 
 
@@ -193,6 +220,7 @@ class Report(_Strict):
     options: RunOptions | None = None
     environment: Environment | None = None
     images: list[ImageResult] = Field(default_factory=list)
+    runs: list[RunSummary] = Field(default_factory=list)
     splits: list[SplitFigures] = Field(default_factory=list)
     official: FigureSet | None = None
     stable: FigureSet | None = None

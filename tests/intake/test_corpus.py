@@ -83,6 +83,15 @@ CASES: dict[str, tuple[Callable[[], dict[str, bytes]], str]] = {
         "ESR218",
     ),
     "nested archive": (lambda: {**GOOD, "extra.zip": b"PK\x05\x06" + bytes(18)}, "ESR106"),
+    # ESR219: the sandbox imports exactly the one model source; nothing may sit beside it.
+    "bytecode in models": (
+        lambda: {**GOOD, "models/__pycache__/team16_TinySR.cpython-311.pyc": b"\x00" * 16},
+        "ESR219",
+    ),
+    "pyc beside the model": (lambda: {**GOOD, "models/team16_TinySR.pyc": b"\x00"}, "ESR219"),
+    "extension in models": (lambda: {**GOOD, "models/team16_TinySR.so": b"\x7fELF"}, "ESR219"),
+    "subfolder in models": (lambda: {**GOOD, "models/arch/blocks.py": b"x = 1\n"}, "ESR219"),
+    "trailing-space name": (lambda: {**GOOD, "models/team16_TinySR.py ": b"x = 1\n"}, "ESR219"),
 }
 
 
@@ -92,6 +101,15 @@ def test_each_rule_alone(case: str, make_zip: Callable[..., Path]) -> None:
     with run_intake(make_zip(build())) as intake:
         codes = {f.code for f in intake.findings}
     assert code in codes, (case, intake.findings)
+
+
+@pytest.mark.parametrize("case", sorted(c for c in CASES if CASES[c][1] == "ESR219"))
+def test_models_dir_extra_file_stops_the_run(case: str, make_zip: Callable[..., Path]) -> None:
+    with run_intake(make_zip(CASES[case][0]())) as intake:
+        extra = [f for f in intake.findings if f.code == "ESR219"]
+        assert not intake.runnable, (case, intake.findings)
+    assert extra and all(f.severity is Severity.ERROR for f in extra)
+    assert all(f.path and f.path.startswith("models/") for f in extra)
 
 
 def test_good_submission_passes(good_zip: Path) -> None:
