@@ -51,7 +51,7 @@ def _result() -> WorkerResult:
 
 
 def test_per_run_fields_reach_the_report() -> None:
-    measured = measure(_result(), [], input_size=256)
+    measured = measure(_result(), [])
     first = measured.images[0]
     assert (first.outer_ms, first.event_ms, first.overhead_ms) == ([3.0, 2.5], [2.1, 1.9], 0.4)
     assert first.sr_sha256 == DIGEST
