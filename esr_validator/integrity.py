@@ -187,7 +187,7 @@ def complexity_findings(c: Complexity, *, asked: tuple[int, int] | None = None) 
         )
     if checks.traced_matches is False:
         diff = (
-            "a different shape"
+            "a different shape, or NaN/Inf in other places"
             if checks.traced_max_diff is None
             else (f"max difference {checks.traced_max_diff:.4g}")
         )

@@ -87,9 +87,18 @@ class _Convs(TorchDispatchMode):  # type: ignore[no-untyped-call]
 
 
 def _max_diff(a: object, b: object) -> float | None:
+    """The largest difference over finite values; None when the shapes differ or the
+    non-finite values (NaN, Inf) are not the same in both. A model whose output is NaN
+    eagerly and traced alike agrees with itself: that is an output finding, not a tracing one."""
     if not (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)) or a.shape != b.shape:
         return None
-    diff = float((a.detach().float() - b.detach().float()).abs().max()) if a.numel() else 0.0
+    fa, fb = a.detach().float(), b.detach().float()
+    finite_a, finite_b = torch.isfinite(fa), torch.isfinite(fb)
+    same_nonfinite = (torch.isnan(fa) & torch.isnan(fb)) | (~finite_a & (fa == fb))
+    if bool(((~finite_a | ~finite_b) & ~same_nonfinite).any()):
+        return None
+    both = finite_a & finite_b
+    diff = float((fa[both] - fb[both]).abs().max()) if bool(both.any()) else 0.0
     return diff if math.isfinite(diff) else None
 
 
@@ -104,7 +113,9 @@ def _traced_vs_eager(model: nn.Module, x: torch.Tensor) -> tuple[bool, float | N
     if diff is None:
         return False, None
     # Relative to the output's magnitude: data_range 255 models output up to 255.
-    scale = max(1.0, float(eager.detach().float().abs().max()))
+    values = eager.detach().float()
+    finite = values[torch.isfinite(values)]
+    scale = max(1.0, float(finite.abs().max())) if finite.numel() else 1.0
     return diff <= 1e-4 * scale, diff
 
 

@@ -107,3 +107,14 @@ def test_rewritten_counter_is_found(monkeypatch: pytest.MonkeyPatch) -> None:
     before = fingerprint()
     monkeypatch.setattr(cx, "fvcore_flops", lambda *a, **k: cx.FlopCount(1, {}))
     assert "esr_validator.sandbox.complexity.fvcore_flops" in changed(before, fingerprint())
+
+
+def test_nan_output_alike_traced_and_eager_is_no_tracing_finding() -> None:
+    """A model that outputs NaN eagerly and traced alike agrees with itself (its NaN is an
+    output finding of its own), while one whose traced output differs still gets one."""
+    from esr_validator.sandbox.crosscheck import _max_diff
+
+    nan = torch.full((1, 3, 4, 4), float("nan"))
+    assert _max_diff(nan, nan.clone()) == 0.0
+    assert _max_diff(nan, torch.zeros(1, 3, 4, 4)) is None
+    assert _max_diff(torch.ones(1, 3, 4, 4), torch.zeros(1, 3, 4, 4)) == 1.0
