@@ -80,6 +80,14 @@ _VOLATILE = {
     "scoring",
     "official_memory_mb",
     "stable_memory_mb",
+    # The per-run audit trail: round trips, the subtracted overhead, in-worker figures,
+    # each run's wall time and memory readings.
+    "runs",
+    "outer_ms",
+    "overhead_ms",
+    "event_ms",
+    "official_memory_mb_per_run",
+    "stable_memory_mb_per_run",
 }
 _VOLATILE_CODES = {"ESR509"}  # timing-noisy: depends on the run
 
