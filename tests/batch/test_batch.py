@@ -82,7 +82,8 @@ def test_leaderboard_files(mixed: bs.MixedRun) -> None:
         assert rows[name]["rank_main"] == "" and rows[name]["failure"] == EXPECTED[name][1]
     assert list(rows)[:2] in (["team10", "team12"], ["team12", "team10"])  # ranked first
     md = (mixed.out / "leaderboard.md").read_text()
-    for title in ("Main track", "Sub-track 1: inference runtime", "Sub-track 2: FLOPs", "Sub-track 3"):
+    titles = ("Main track", "Sub-track 1: inference runtime", "Sub-track 2: FLOPs", "Sub-track 3")
+    for title in titles:
         assert f"## {title}" in md
     assert "## Not ranked: failures" in md and "team06 | Team 06 \\(06\\) | failed | timeout" in md
     page = (mixed.out / "leaderboard.html").read_text()
