@@ -42,7 +42,7 @@ from esr_validator.schemas.ruleset import Ruleset, Timing
 from esr_validator.schemas.scoring import Calibration
 from esr_validator.schemas.worker import SyntheticSpec, WorkerConfig, WorkerResult
 from esr_validator.scoring.formulas import published_runtime_ms
-from esr_validator.settings import SyntheticOptions
+from esr_validator.settings import SyntheticOptions, synthetic_options
 
 _PRECISIONS = ("fp32", "fp16", "bf16")
 
@@ -79,18 +79,11 @@ def _manifest(spec: BaselineSpec, scale: int, protocol: Timing) -> Manifest:
     )
 
 
-def _synthetic_spec(protocol: Timing, scale: int) -> SyntheticSpec:
-    assert protocol.output_size is not None and protocol.timed_passes is not None  # schema
-    h, w = (side // scale for side in protocol.output_size)
-    return SyntheticSpec(
-        height=h,
-        width=w,
-        warmup=protocol.warmup,
-        passes=protocol.timed_passes,
-        precision=protocol.precision,
-        cudnn_benchmark=protocol.cudnn_benchmark,
-        no_grad=protocol.no_grad,
-    )
+def _spec(protocol: Timing, scale: int) -> SyntheticSpec:
+    """The synthetic protocol as the entries run it (the one Settings resolves)."""
+    options = synthetic_options(protocol)
+    assert options is not None  # only called for a synthetic protocol
+    return options.spec(scale)
 
 
 def _environment_name(result: WorkerResult | None, device: str) -> str:
@@ -148,7 +141,7 @@ def calibrate(
         baseline=spec.module,
         device="cpu" if gpu is None else "cuda",
         cudnn_benchmark=protocol.cudnn_benchmark,
-        synthetic=_synthetic_spec(protocol, scale) if synthetic else None,
+        synthetic=_spec(protocol, scale) if synthetic else None,
     )
     with owned_temporary("esr-calibration-") as scratch:
         sessions = Sessions(

@@ -272,7 +272,9 @@ def parse_device(value: str) -> int | None:
     return int(index or 0)
 
 
-def _synthetic(timing: Timing, warmup: int | None, passes: int | None) -> SyntheticOptions | None:
+def synthetic_options(
+    timing: Timing, warmup: int | None = None, passes: int | None = None
+) -> SyntheticOptions | None:
     """The ruleset's synthetic protocol; ``--synthetic-warmup/-passes`` shorten it (tests,
     CPU runs), and the report then says it did not run as published."""
     if timing.input != "synthetic":
@@ -378,7 +380,7 @@ def resolve(
         cudnn_benchmark=bool(values["cudnn_benchmark"]),
         timeout_s=float(values["timeout"]),
         ssim=bool(values["ssim"]),
-        synthetic=_synthetic(
+        synthetic=synthetic_options(
             ruleset.timing, values["synthetic_warmup"], values["synthetic_passes"]
         ),
         data_dir=Path(data_dir).resolve() if data_dir else None,
