@@ -78,6 +78,18 @@ def psnr_findings(splits: list[SplitFigures], *, data_range: float) -> list[Find
     return out
 
 
+def _spread_message(c: Complexity) -> str:
+    if not c.flops_by_input:
+        return "FLOPs/activations differ between inputs"
+    flops, acts = c.flops_by_input, c.activations_by_input or [c.activations]
+    return (
+        f"FLOPs/activations differ between the {len(flops)} inputs counted: FLOPs "
+        f"{min(flops) / 1e9:.4g}-{max(flops) / 1e9:.4g} G, activations "
+        f"{min(acts) / 1e6:.4g}-{max(acts) / 1e6:.4g} M; the official figures "
+        f"({c.flops / 1e9:.4g} G, {c.activations / 1e6:.4g} M) are on the official input"
+    )
+
+
 def complexity_findings(c: Complexity) -> list[Finding]:
     out: list[Finding] = []
     significant = significant_unsupported(c.unsupported_ops)
@@ -85,7 +97,7 @@ def complexity_findings(c: Complexity) -> list[Finding]:
         ops = ", ".join(f"{k} x{v}" for k, v in sorted(significant.items()))
         out.append(finding("flops-unsupported-ops", f"fvcore counted 0 for: {ops}"))
     if c.input_dependent:
-        out.append(finding("complexity-input-dependent", "FLOPs/activations differ between inputs"))
+        out.append(finding("complexity-input-dependent", _spread_message(c)))
     if c.params != c.params_before_inference:
         out.append(
             finding(

@@ -183,6 +183,8 @@ def complexity_figures(c: Complexity) -> ComplexityFigures:
         activations_m=c.activations / 1e6,
         conv_count=c.conv_count,
         input_dependent=c.input_dependent,
+        flops_by_input=list(c.flops_by_input),
+        activations_by_input=list(c.activations_by_input),
         input_size=c.input_height if square else None,
         input_height=c.input_height,
         input_width=c.input_width,

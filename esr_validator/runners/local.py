@@ -17,43 +17,19 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
-from collections import deque
 from pathlib import Path
 from typing import Literal
 
 import esr_validator
 from esr_validator import owner
 from esr_validator.runners.base import Mount, ProcessOutcome, ProcessSpec
+from esr_validator.runners.forkserver import ForkServer
+from esr_validator.runners.logtail import TailReader
 
 REAPER = "esr_validator.runners.reaper"
 GRACE_S = 5.0  # after SIGTERM, how long the reaper may take to kill the tree
 _KEEP_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS")
-
-
-class _TailReader(threading.Thread):
-    """Drain a pipe, keeping only the last ``limit`` bytes, so a flood cannot fill memory."""
-
-    def __init__(self, stream: object, limit: int) -> None:
-        super().__init__(daemon=True)
-        self.stream = stream
-        self.limit = limit
-        self.chunks: deque[bytes] = deque()
-        self.kept = 0
-        self.total = 0
-
-    def run(self) -> None:
-        read = self.stream.read1  # type: ignore[attr-defined]
-        while chunk := read(65536):
-            self.total += len(chunk)
-            self.chunks.append(chunk)
-            self.kept += len(chunk)
-            while self.kept - len(self.chunks[0]) >= self.limit:
-                self.kept -= len(self.chunks.popleft())
-
-    def text(self) -> str:
-        return b"".join(self.chunks)[-self.limit :].decode("utf-8", errors="replace")
 
 
 def _env(spec: ProcessSpec, home: str) -> dict[str, str]:
@@ -75,8 +51,18 @@ def _env(spec: ProcessSpec, home: str) -> dict[str, str]:
 
 
 class LocalRunner:
+    """``fork``: CPU worker processes are forked from one that has imported torch
+    (:mod:`esr_validator.runners.forkserver`) instead of starting an interpreter each."""
+
     kind: Literal["local", "docker"] = "local"
     sandboxed = False
+
+    def __init__(self, *, fork: bool = True) -> None:
+        self._forks = ForkServer(reaper=REAPER, env_for=_env) if fork else None
+
+    def close(self) -> None:
+        if self._forks is not None:
+            self._forks.close()
 
     def path_in_view(self, mount: Mount) -> str:
         return str(mount.host)
@@ -91,6 +77,11 @@ class LocalRunner:
         }
 
     def run(self, spec: ProcessSpec) -> ProcessOutcome:
+        if self._forks is not None and (forked := self._forks.run(spec)) is not None:
+            return forked
+        return self._exec(spec)
+
+    def _exec(self, spec: ProcessSpec) -> ProcessOutcome:
         home = str(owner.owned_tempdir(f"esr-{spec.role}-home-"))
         # The reaper kills whatever the worker leaves behind, new sessions included.
         cmd = [sys.executable, "-m", REAPER, sys.executable, "-m", spec.module, *spec.args]
@@ -104,7 +95,7 @@ class LocalRunner:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own group: killed too, should the reaper not answer
         )
-        reader = _TailReader(proc.stdout, spec.log_limit_bytes)
+        reader = TailReader(proc.stdout, spec.log_limit_bytes)
         reader.start()
         timed_out = False
         try:
@@ -127,6 +118,7 @@ class LocalRunner:
             log_tail=reader.text(),
             log_truncated=reader.total > spec.log_limit_bytes,
             wall_s=time.perf_counter() - started,
+            details={"start": "exec"},
         )
 
     @staticmethod

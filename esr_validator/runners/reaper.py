@@ -12,8 +12,6 @@ entry code; nothing of the entry is imported here.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import json
 import os
 import signal
@@ -21,42 +19,12 @@ import subprocess
 import sys
 from types import FrameType
 
-PR_SET_PDEATHSIG = 1
-PR_SET_CHILD_SUBREAPER = 36
-_ROUNDS = 200  # a fork bomb replaces its killed members; each round kills every child seen
-
-
-def _children() -> list[int]:
-    me, found = os.getpid(), []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as handle:
-                stat = handle.read()
-        except OSError:
-            continue
-        # The command name may hold spaces and parentheses: fields start after the last ')'.
-        fields = stat[stat.rfind(b")") + 2 :].split()
-        if len(fields) > 1 and int(fields[1]) == me:
-            found.append(int(entry))
-    return found
-
-
-def kill_descendants() -> None:
-    """Kill and reap every child until none is left (orphans keep arriving as parents die)."""
-    for _ in range(_ROUNDS):
-        children = _children()
-        for pid in children:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        try:
-            while os.waitpid(-1, os.WNOHANG)[0] > 0:
-                pass
-        except ChildProcessError:
-            pass
-        if not children and not _children():
-            return
+from esr_validator.proctree import (
+    PR_SET_CHILD_SUBREAPER,
+    PR_SET_PDEATHSIG,
+    kill_descendants,
+    prctl,
+)
 
 
 def _owner_died() -> bool:
@@ -78,8 +46,7 @@ def _exit_as(returncode: int) -> None:
 def main(argv: list[str]) -> None:
     if not argv:
         sys.exit("usage: python -m esr_validator.runners.reaper CMD...")
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+    if not prctl(PR_SET_CHILD_SUBREAPER, 1):
         sys.exit("prctl(PR_SET_CHILD_SUBREAPER) failed")
 
     def stop(signum: int, _frame: FrameType | None) -> None:
@@ -87,7 +54,7 @@ def main(argv: list[str]) -> None:
         _exit_as(-signum)
 
     signal.signal(signal.SIGTERM, stop)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     if _owner_died():
         sys.exit("the validator that started this launcher is gone")
     child = subprocess.Popen(argv)

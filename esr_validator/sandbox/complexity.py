@@ -78,6 +78,23 @@ def fvcore_flops(
     """fvcore ``FlopCountAnalysis(model, x).total()`` and its unsupported-op counter."""
     dev = device if device is not None else _model_device(model)
     x = inputs if inputs is not None else make_input(size=size, device=dev)
+    return _fvcore_total(model, x)
+
+
+def traced_flops(model: nn.Module, x: torch.Tensor) -> tuple[FlopCount, Any]:
+    """:func:`fvcore_flops` on ``x``, and what the model returned while fvcore traced it
+    (None when its top-level hook never fired): the traced output, compared with the eager
+    one by :mod:`esr_validator.sandbox.crosscheck` without tracing the model a second time."""
+    seen: list[Any] = []
+    handle = model.register_forward_hook(lambda _m, _a, out: seen.append(out))
+    try:
+        count = _fvcore_total(model, x)
+    finally:
+        handle.remove()
+    return count, (seen[0] if len(seen) == 1 else None)
+
+
+def _fvcore_total(model: nn.Module, x: torch.Tensor) -> FlopCount:
     analysis = FlopCountAnalysis(model, x)
     analysis.unsupported_ops_warnings(False)
     analysis.uncalled_modules_warnings(False)
@@ -174,6 +191,21 @@ def legacy_flops(
     with _hooked(model, types, hook):
         _forward(model, x)
     return total
+
+
+def variant_inputs(*, size: Size = 256, device: torch.device | str = "cpu") -> list[torch.Tensor]:
+    """Inputs unlike :func:`make_input`'s, for models whose cost depends on the content:
+    noise squared (mean 1/3 instead of 1/2: routers often key on such statistics), and a
+    smooth photograph-like image (gradients and one soft edge, little texture: what a model
+    that skips flat regions or picks experts by texture treats differently from noise)."""
+    height, width = (size, size) if isinstance(size, int) else size
+    squared = make_input(size=(height, width), device=device, seed=1) ** 2
+    rows = torch.linspace(0.1, 0.9, height).view(height, 1).expand(height, width)
+    cols = torch.linspace(0.2, 0.7, width).view(1, width).expand(height, width)
+    edge = (cols > 0.45).float() * 0.2
+    smooth = torch.stack([0.6 * rows + 0.4 * cols, 0.3 * rows + edge + 0.2, 0.8 * cols + 0.1])
+    grain = make_input(size=(height, width), seed=3) * 0.02
+    return [squared, (smooth.unsqueeze(0) + grain).clamp(0, 1).to(device)]
 
 
 def input_dependent(

@@ -6,7 +6,8 @@
 - **FLOPs at dispatch.** fvcore counts a traced graph; a model that behaves differently under
   tracing (``torch.jit.is_tracing()``) shows a smaller graph. The same input is run eagerly
   under a dispatch-level counter (every aten call, functional or not), one multiply-add = one
-  flop as fvcore counts, and the traced graph's output is compared with the eager output.
+  flop as fvcore counts, and what the model returned while fvcore traced it is compared
+  with the eager output.
 - **Convolutions at dispatch.** The official activation counter hooks ``nn.Conv2d`` modules;
   ``F.conv2d`` calls are invisible to it. Every ``aten.convolution`` is counted here.
 - **Tampering.** The measuring code is fingerprinted before the entry's module is imported
@@ -19,7 +20,7 @@ from __future__ import annotations
 import math
 import sys
 import warnings
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch import nn
@@ -102,15 +103,39 @@ def _max_diff(a: object, b: object) -> float | None:
     return diff if math.isfinite(diff) else None
 
 
-def _traced_vs_eager(model: nn.Module, x: torch.Tensor) -> tuple[bool, float | None]:
+class DispatchCount(NamedTuple):
+    """One eager forward under the dispatch-level counters, and what it returned."""
+
+    flops: int  # one multiply-add = one flop, as fvcore counts
+    convs: int
+    elements: int  # summed over the convolutions' outputs
+    output: Any
+
+    def counts(self) -> tuple[int, int, int]:
+        return self.flops, self.convs, self.elements
+
+
+def dispatch_count(model: nn.Module, x: torch.Tensor) -> DispatchCount:
+    convs = _Convs()
+    with torch.no_grad(), FlopCounterMode(display=False) as flops, convs:
+        out = model(x)
+    return DispatchCount(int(flops.get_total_flops()) // 2, convs.calls, convs.elements, out)
+
+
+def _traced_output(model: nn.Module, x: torch.Tensor) -> Any:
+    """The traced graph's output, tracing afresh: for a model whose output fvcore's own
+    trace did not hand over (its top-level hook never fired)."""
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
         traced = torch.jit.trace(  # type: ignore[no-untyped-call]
             model, x, check_trace=False, strict=False
         )
-        eager = model(x)
-        diff = _max_diff(traced(x), eager)
-    if diff is None:
+        return traced(x)
+
+
+def _agreement(traced: Any, eager: Any) -> tuple[bool, float | None]:
+    diff = _max_diff(traced, eager)
+    if diff is None or not isinstance(eager, torch.Tensor):
         return False, None
     # Relative to the output's magnitude: data_range 255 models output up to 255.
     values = eager.detach().float()
@@ -143,16 +168,23 @@ def changed(before: dict[str, int], after: dict[str, int]) -> list[str]:
     return sorted(k for k in before if after.get(k) != before[k])[:50]
 
 
-def cross_check(model: nn.Module, x: torch.Tensor) -> ComplexityChecks:
-    convs = _Convs()
-    with torch.no_grad(), FlopCounterMode(display=False) as flops, convs:
-        model(x)
-    matches, diff = _traced_vs_eager(model, x)
+def cross_check(
+    model: nn.Module,
+    x: torch.Tensor,
+    *,
+    traced: Any = None,
+    counted: DispatchCount | None = None,
+) -> ComplexityChecks:
+    """``traced``: the model's output while fvcore traced it on ``x`` (None: trace here);
+    ``counted``: :func:`dispatch_count` on ``x``, if already taken."""
+    counted = counted if counted is not None else dispatch_count(model, x)
+    traced = traced if traced is not None else _traced_output(model, x)
+    matches, diff = _agreement(traced, counted.output)
     return ComplexityChecks(
         float_tensor_elements=float_tensor_elements(model),
-        flops_dispatch=int(flops.get_total_flops()) // 2,
-        activations_dispatch=convs.elements,
-        conv_count_dispatch=convs.calls,
+        flops_dispatch=counted.flops,
+        activations_dispatch=counted.elements,
+        conv_count_dispatch=counted.convs,
         traced_matches=matches,
         traced_max_diff=diff,
     )

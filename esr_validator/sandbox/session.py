@@ -101,12 +101,11 @@ class Session:
                 model = as_fp32
             except RuntimeError:
                 x = x.to(model_dtype(self.manifest))
-        flops = cx.fvcore_flops(model, inputs=x)
+        flops, traced = cx.traced_flops(model, x)
         acts = cx.activations_and_convs(model, inputs=x)
         legacy = cx.legacy_flops(model, inputs=x) if self.config.legacy_flops else None
-        varies = cx.input_dependent(
-            model, size=size, device=self.device, reference=(flops.flops, acts.activations)
-        )
+        counted = crosscheck.dispatch_count(model, x)
+        spread = self._spread(model, x, counted, official=(flops.flops, acts.activations))
         return Complexity(
             params=cx.count_params(model),
             params_before_inference=params_before,
@@ -115,11 +114,38 @@ class Session:
             unsupported_ops=dict(flops.unsupported_ops),
             activations=int(acts.activations),
             conv_count=int(acts.convs),
-            input_dependent=varies,
+            input_dependent=bool(spread),
+            flops_by_input=[f for f, _ in spread],
+            activations_by_input=[a for _, a in spread],
             input_height=int(x.shape[-2]),
             input_width=int(x.shape[-1]),
-            checks=crosscheck.cross_check(model, x),
+            checks=crosscheck.cross_check(model, x, traced=traced, counted=counted),
         )
+
+    @staticmethod
+    def _spread(
+        model: torch.nn.Module,
+        x: torch.Tensor,
+        counted: crosscheck.DispatchCount,
+        *,
+        official: tuple[int, int],
+    ) -> list[tuple[int, int]]:
+        """(FLOPs, activations) by the official counters on each input, the official
+        one first, when the cost depends on the content; [] when it does not.
+
+        Each variant input is first counted at dispatch level (one eager forward); only a
+        model whose counts move there pays the official counters on every input."""
+        size = (int(x.shape[-2]), int(x.shape[-1]))
+        variants = [v.to(x.dtype) for v in cx.variant_inputs(size=size, device=x.device)]
+        if all(crosscheck.dispatch_count(model, v).counts() == counted.counts() for v in variants):
+            return []
+        return [official] + [
+            (
+                cx.fvcore_flops(model, inputs=v).flops,
+                cx.activations_and_convs(model, inputs=v).activations,
+            )
+            for v in variants
+        ]
 
     def _stage(self, name: str, fn: Callable[..., Any], *args: Any) -> Any:
         try:

@@ -193,6 +193,12 @@ class ComplexityFigures(_Strict):
     activations_m: float
     conv_count: int
     input_dependent: bool
+    flops_by_input: list[int] = Field(
+        default_factory=list,
+        description="When input_dependent: fvcore FLOPs on each input counted, the official "
+        "input first (its figure is `flops`).",
+    )
+    activations_by_input: list[int] = Field(default_factory=list)
     input_size: int | None = Field(
         default=None, description="The side of a square input (input_height == input_width)."
     )

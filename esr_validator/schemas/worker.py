@@ -159,7 +159,16 @@ class Complexity(_Strict):
     unsupported_ops: dict[str, int] = Field(default_factory=dict, max_length=200)
     activations: int = Field(ge=0, le=10**13)
     conv_count: int = Field(ge=0, le=10**6)
-    input_dependent: bool = Field(description="FLOPs/activations differ on a second input.")
+    input_dependent: bool = Field(description="FLOPs/activations differ between inputs.")
+    flops_by_input: list[Annotated[int, Field(ge=0, le=10**16)]] = Field(
+        default_factory=list,
+        max_length=8,
+        description="fvcore FLOPs on each input counted (the official one first); empty "
+        "unless input_dependent.",
+    )
+    activations_by_input: list[Annotated[int, Field(ge=0, le=10**13)]] = Field(
+        default_factory=list, max_length=8
+    )
     input_height: int = Field(ge=1, le=8192, description="Of the input the counts used.")
     input_width: int = Field(ge=1, le=8192)
     checks: ComplexityChecks | None = None

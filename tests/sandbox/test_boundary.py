@@ -3,6 +3,8 @@
 - The sandbox (``esr_validator/sandbox/**``) runs next to the entry: it may import only its
   own modules, the schemas, torch and numerics (numpy, cv2, fvcore) and the standard library.
 - The trusted side never imports the sandbox's internals; it launches it by module name.
+- The one trusted module the sandbox may import, :mod:`esr_validator.proctree` (the process
+  tree helpers the reaper and the fork server share), stays a standard-library leaf.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import esr_validator
 PKG = Path(esr_validator.__file__).resolve().parent
 SANDBOX = PKG / "sandbox"
 NUMERICS = {"torch", "numpy", "cv2", "fvcore"}
-ALLOWED_IN_SANDBOX = ("esr_validator.sandbox", "esr_validator.schemas")
+SHARED_LEAF = "esr_validator.proctree"
+ALLOWED_IN_SANDBOX = ("esr_validator.sandbox", "esr_validator.schemas", SHARED_LEAF)
 
 
 def _imports(path: Path) -> list[tuple[int, str]]:
@@ -64,6 +67,12 @@ def _violations() -> list[str]:
 
 def test_no_import_crosses_the_boundary() -> None:
     assert _violations() == []
+
+
+def test_the_shared_leaf_imports_only_the_standard_library() -> None:
+    path = PKG / "proctree.py"
+    names = [name.split(".")[0] for _, name in _imports(path)]
+    assert names and all(n == "__future__" or n in sys.stdlib_module_names for n in names)
 
 
 def test_the_checker_sees_both_directions(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
