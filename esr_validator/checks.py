@@ -117,12 +117,27 @@ def cuda_findings(calls: list[str]) -> list[Finding]:
 
 
 def timing_findings(stable: FigureSet) -> list[Finding]:
+    out: list[Finding] = []
+    res = stable.resolution_ms
+    if stable.below_resolution and res is not None and stable.runtime_ms is not None:
+        cv = "" if stable.run_cv is None else f", run-to-run CV {stable.run_cv:.1%}"
+        out.append(
+            finding(
+                "timing-below-resolution",
+                f"the stable runtime ({stable.runtime_ms:.2f} ms{cv}) is below the clock's "
+                f"resolution: its round trips alone spread by {res:.2f} ms run to run",
+            )
+        )
     if not stable.noisy:
-        return []
+        return out
     if stable.run_cv is None:  # the synthetic protocol: one run, passes of one input
         return [finding("timing-noisy", "the timed passes spread by more than 10 % (IQR/median)")]
+    beyond = "" if res is None else f", beyond the clock's own {res:.2f} ms"
     return [
-        finding("timing-noisy", f"stable timings are noisy (run-to-run CV {stable.run_cv:.1%})")
+        *out,
+        finding(
+            "timing-noisy", f"stable timings are noisy (run-to-run CV {stable.run_cv:.1%}{beyond})"
+        ),
     ]
 
 

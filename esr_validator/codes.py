@@ -441,6 +441,14 @@ _ENTRIES: tuple[Code, ...] = (
         E,
         "The model changed the validator's measuring code; the figures cannot be trusted.",
     ),
+    Code(
+        "ESR519",
+        "timing-below-resolution",
+        I,
+        "The runtime is too short for the outer clock to resolve a 3 % run-to-run spread; "
+        "its CV is not flagged. Time on the official data, or on a GPU (CUDA events).",
+        context=True,
+    ),
     # --- worker failures -------------------------------------------------------------------
     Code(
         "ESR601",

@@ -168,6 +168,7 @@ class SandboxRun:
             cuda=self.options.gpu is not None,
             synthetic=self.options.synthetic is not None,
             tolerance=OUTPUT_TOLERANCE,
+            null=sessions.null,
         )
         if any(o.log_truncated for o in sessions.outcomes):
             findings.append(

@@ -5,8 +5,9 @@ the mean over runs, then (valid + test) / 2. ``stable`` is the same arithmetic o
 images (the cold first forward of each run replaced by its warm repeat): per run, the mean
 over a split's warm images; the split figure is the mean of those per-run means; the set's
 runtime is (valid + test) / 2 and its ``run_cv`` the coefficient of variation of the per-run
-(valid + test) / 2. It is ``noisy`` on run-to-run variation only (CV > :data:`NOISY_CV`):
-images of different sizes take different times, which is no noise. Its memory is each
+(valid + test) / 2. It is ``noisy`` on run-to-run variation only (CV > :data:`NOISY_CV`,
+and a spread beyond the clock's own: :mod:`esr_validator.noise`): images of different sizes
+take different times, which is no noise. Its memory is each
 split's own peak (reset before the split; the valid split's reset is the process start).
 A synthetic run (RTSR 2023) has no per-image times: its official runtime is the mean of the
 timed passes, its stable one their median.
@@ -19,6 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from esr_validator.noise import NOISY_CV as NOISY_CV  # re-exported: callers read it here
+from esr_validator.noise import clock_sd, judge
 from esr_validator.schemas.fidelity import ImageScore
 from esr_validator.schemas.report import (
     ComplexityFigures,
@@ -38,7 +41,6 @@ from esr_validator.schemas.worker import (
 )
 
 NOISY_IQR = 0.10  # synthetic protocol: pass-to-pass spread of one input
-NOISY_CV = 0.03  # run-to-run; see docs/metrics.md for the measurements behind it
 
 
 def _mean(values: list[float]) -> float | None:
@@ -106,25 +108,37 @@ def _cv(values: list[float]) -> float | None:
     return float(statistics.stdev(values) / statistics.fmean(values))
 
 
-def stable_set(splits: list[SplitFigures], images: list[ImageTiming]) -> FigureSet:
+def _resolution(images: list[ImageTiming], *, events: bool) -> float | None:
+    """The clock's own run-to-run SD on the stable figure, from the null passes."""
+    columns = [im.null_event_ms if events else im.null_ms for im in images]
+    passes = min((len(c) for c in columns), default=0)
+    return clock_sd([[c[p] for c in columns] for p in range(passes)], [im.split for im in images])
+
+
+def stable_set(
+    splits: list[SplitFigures], images: list[ImageTiming], *, events: bool = False
+) -> FigureSet:
     """The warm figures: per run, the mean over each split's warm images, (valid + test) / 2;
-    noisy on run-to-run variation only."""
+    noisy on run-to-run variation only, and only beyond the clock's own (``events``: the
+    runs were timed by CUDA events, whose null figures are then the clock)."""
     per_split = [
         _per_run_means([im for im in images if im.split == s.split], "stable_ms") for s in splits
     ]
     runs = min((len(p) for p in per_split), default=0)
     by_run = [float(np.mean([p[r] for p in per_split])) for r in range(runs)]
-    cv = _cv(by_run)
+    noise = judge(by_run, _resolution(images, events=events))
     return FigureSet(
         protocol="stable",
         runtime_ms=_avg_splits([s.stable_runtime_ms for s in splits]),
         memory_mb=splits[0].stable_memory_mb if splits else None,
-        run_cv=cv,
-        noisy=cv is not None and cv > NOISY_CV,
+        run_cv=noise.run_cv,
+        noisy=noise.noisy,
+        resolution_ms=noise.resolution_ms,
+        below_resolution=noise.below_resolution,
         description="The official runs' warm images (the first image's warm repeat for its "
         "cold forward): per-run mean per split, mean over runs, (valid+test)/2; noisy when "
-        f"the run-to-run CV exceeds {NOISY_CV:.0%}; memory: the first split's peak, each "
-        "split's own peak in splits[].",
+        f"the run-to-run CV exceeds {NOISY_CV:.0%} and the spread twice the clock's own "
+        "(resolution_ms); memory: the first split's peak, each split's own peak in splits[].",
     )
 
 
@@ -224,6 +238,7 @@ def _image_results(result: WorkerResult, scores: list[ImageScore]) -> list[Image
                 outer_ms=im.outer_ms,
                 overhead_ms=im.overhead_ms,
                 event_ms=im.event_ms,
+                null_ms=im.null_ms,
                 sr_sha256=im.sr_sha256[0] if im.sr_sha256 and im.sr_sha256[0] else None,
             )
         )
@@ -247,7 +262,9 @@ def measure(result: WorkerResult, scores: list[ImageScore]) -> Measurements:
     if synthetic is not None:
         official, stable = synthetic_sets(synthetic)
     else:
-        official, stable = official_set(splits), stable_set(splits, result.images)
+        events = bool(result.runs) and all(r.clock == "cuda-events" for r in result.runs)
+        official = official_set(splits)
+        stable = stable_set(splits, result.images, events=events)
     complexity = None
     if result.complexity is not None:
         complexity = complexity_figures(result.complexity)

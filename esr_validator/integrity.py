@@ -19,7 +19,7 @@
 from __future__ import annotations
 
 from esr_validator.codes import finding
-from esr_validator.official import LRImage, RunRecord
+from esr_validator.official import LRImage, NullPasses, RunRecord
 from esr_validator.schemas.findings import Finding
 from esr_validator.schemas.worker import (
     Complexity,
@@ -60,6 +60,12 @@ def _run_times(
     return times, clock, problems
 
 
+def _events(null: NullPasses, k: int, count: int) -> list[float]:
+    """Image ``k``'s null event figures, all of them or none."""
+    events = [p[k] for p in null.event_ms if len(p) == count]
+    return [e for e in events if e is not None] if None not in events else []
+
+
 def assemble(
     images: list[LRImage],
     records: list[RunRecord],
@@ -68,8 +74,11 @@ def assemble(
     cuda: bool,
     synthetic: bool,
     tolerance: int,
+    null: NullPasses | None = None,
 ) -> tuple[WorkerResult, list[Finding]]:
+    """``null``: every null-model pass, kept per image for the clock's own spread."""
     findings: list[Finding] = []
+    null = null or NullPasses()
     per_run, infos = [], []
     for r, record in enumerate(records):
         times, clock, problems = _run_times(record, overhead, cuda=cuda)
@@ -122,6 +131,8 @@ def assemble(
                 outer_ms=[rec.outer_ms[k] for rec in records],
                 event_ms=[rec.outputs[k].event_ms or 0.0 for rec in records] if cuda else [],
                 overhead_ms=overhead[k],
+                null_ms=[p[k] for p in null.outer_ms if len(p) == len(images)],
+                null_event_ms=_events(null, k, len(images)) if cuda else [],
                 sr_sha256=[rec.sha256[k] for rec in records],
             )
         )

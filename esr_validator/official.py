@@ -84,6 +84,19 @@ def mirrored(image: LRImage) -> LRImage:
 
 
 @dataclass
+class NullPasses:
+    """Every null-model answer, ``outer_ms[p][k]``: pass ``p``, image ``k``; ``event_ms`` the
+    worker's CUDA-event figure for each (GPU only; answered before any entry code is loaded)."""
+
+    outer_ms: list[list[float]] = field(default_factory=list)
+    event_ms: list[list[float | None]] = field(default_factory=list)
+
+    def overhead(self) -> list[float]:
+        """Per image, the smallest round trip: the channel's cost with the least jitter."""
+        return [min(column) for column in zip(*self.outer_ms, strict=True)]
+
+
+@dataclass
 class RunRecord:
     """What one process answered, image by image, in the order sent."""
 
@@ -119,6 +132,7 @@ class Sessions:
     total: int = 0
     done: int = 0
     outcomes: list[ProcessOutcome] = field(default_factory=list)
+    null: NullPasses = field(default_factory=NullPasses)
 
     def _tick(self) -> None:
         self.done += 1
@@ -168,20 +182,22 @@ class Sessions:
         return answer
 
     def overhead(self, mode: str = "complexity") -> tuple[list[float], WorkerResult]:
-        """Null-model round trips (min over passes), then the complexity count (``null``
-        mode: the round trips only)."""
-        best = [float("inf")] * len(self.images)
+        """Null-model round trips (min over passes; every pass kept in ``null``), then the
+        complexity count (``null`` mode: the round trips only)."""
+        null = NullPasses()
 
         def body(driver: Driver) -> RunRecord:
             driver.ready()
             for _ in range(NULL_PASSES):
-                for k, image in enumerate(self.images):
-                    best[k] = min(best[k], self._send(driver, image)[2])
+                answers = [self._send(driver, image) for image in self.images]
+                null.outer_ms.append([ms for _, _, ms in answers])
+                null.event_ms.append([out.event_ms for out, _, _ in answers])
             return RunRecord(result=driver.finish())
 
         record = self._guarded(mode, body)
         assert record.result is not None
-        return best, record.result
+        self.null = null
+        return null.overhead() if self.images else [], record.result
 
     def null_overhead(self) -> list[float]:
         return self.overhead("null")[0]

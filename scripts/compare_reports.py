@@ -28,8 +28,8 @@ MACHINE_KEYS = {"cpu", "platform", "threads"}
 TIMING_KEY = re.compile(r"(_ms|_mb|_ms_per_run|_iqr_ms|runtime.*|memory.*)$")
 # Scores and inputs that contain a runtime: they move with the machine's speed.
 TIMING_SCORE = re.compile(r"(runtime|final|memory)")
-# Findings whose message quotes a timing (the noisy flag).
-TIMING_FINDINGS = {"timing-noisy"}
+# Findings whose message quotes a timing (the noisy flag, the clock's resolution).
+TIMING_FINDINGS = {"timing-noisy", "timing-below-resolution"}
 
 
 def payload(path: Path) -> dict[str, Any]:

@@ -28,7 +28,8 @@ RULES: dict[str, tuple[str, ...]] = {
     "scoring": ("codes", "errors", "schemas"),
     "text": (),
     "reporters": ("codes", "errors", "schemas", "text", "github.annotations", "github.summary"),
-    "figures": ("schemas",),
+    "noise": (),  # the clock-resolution statistic: arithmetic only
+    "figures": ("noise", "schemas"),
     "checks": ("codes", "figures", "schemas", "runners.base"),
     "verdict": ("codes", "figures", "schemas", "scoring"),
 }

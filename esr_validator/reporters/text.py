@@ -13,7 +13,7 @@ from rich.table import Table
 from esr_validator.reporters.base import UNDONE, BatchEntry, BatchResult, CheckResult, Reporter
 from esr_validator.schemas.findings import Finding, Severity
 from esr_validator.schemas.pr import PrCheck, TeamCheck
-from esr_validator.schemas.report import Report
+from esr_validator.schemas.report import FigureSet, Report
 from esr_validator.text import for_terminal
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
@@ -88,6 +88,13 @@ def _fmt(value: float | None, spec: str, unit: str = "") -> str:
     return "—" if value is None else f"{value:{spec}}{unit}"
 
 
+def _stable_marks(stable: FigureSet | None) -> str:
+    if stable is None:
+        return ""
+    return (" (noisy)" if stable.noisy else "") + (
+        " (below the clock's resolution)" if stable.below_resolution else ""
+    )
+
 def metrics_table(report: Report) -> Table:
     title = f"{for_terminal(report.submission.zip_name)}: {for_terminal(report.status)}"
     table = Table(title=title, title_justify="left")
@@ -107,7 +114,7 @@ def metrics_table(report: Report) -> Table:
             "runtime, stable median (ms)",
             [_fmt(s.stable_runtime_ms, ".2f") for s in report.splits],
             _fmt(report.stable.runtime_ms if report.stable else None, ".2f")
-            + (" (noisy)" if report.stable and report.stable.noisy else ""),
+            + _stable_marks(report.stable),
         ),
         (
             "GPU memory, official (MB)",

@@ -116,6 +116,11 @@ class ImageResult(_Strict):
     event_ms: list[float] = Field(
         default_factory=list, description="In-worker CUDA events, per run (GPU only)."
     )
+    null_ms: list[float] = Field(
+        default_factory=list,
+        description="The null model's round trips, one per calibration pass: the clock's "
+        "own spread (overhead_ms is their minimum).",
+    )
     sr_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
 
 
@@ -160,6 +165,16 @@ class FigureSet(_Strict):
     memory_mb: float | None
     run_cv: float | None = Field(default=None, description="Run-to-run coefficient of variation.")
     noisy: bool = False
+    resolution_ms: float | None = Field(
+        default=None,
+        description="The run-to-run SD the clock alone gives runtime_ms (the null model's "
+        "passes, same arithmetic); noisy needs a spread above twice it.",
+    )
+    below_resolution: bool = Field(
+        default=False,
+        description="Twice resolution_ms exceeds the relative threshold's share of runtime_ms: "
+        "the clock cannot resolve that spread of so short a runtime.",
+    )
     description: str
 
 

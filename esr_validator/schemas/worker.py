@@ -97,6 +97,16 @@ class ImageTiming(_Strict):
     overhead_ms: float | None = Field(
         default=None, ge=0.0, le=3.6e6, description="The channel's round trip with a null model."
     )
+    null_ms: list[float] = Field(
+        default_factory=list,
+        max_length=MAX_RUNS,
+        description="The null model's round trip in each calibration pass.",
+    )
+    null_event_ms: list[float] = Field(
+        default_factory=list,
+        max_length=MAX_RUNS,
+        description="The null model's in-worker CUDA-event figure in each pass (GPU only).",
+    )
     sr_sha256: list[str] = Field(
         default_factory=list, max_length=MAX_RUNS, description="The SR output of each run."
     )

@@ -1,0 +1,67 @@
+"""The ``noisy`` flag end to end: real sandbox processes, real torch, the outer clock.
+
+The sample's forwards take a few milliseconds on the smoke data, about what the channel's
+round trip jitters by, so on a quiet machine its run-to-run CV is large and says nothing about
+the model: it must not raise ESR509. A model whose runs genuinely differ by far more than the
+clock does must raise it, on any machine.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from esr_validator.noise import CLOCK_FACTOR, NOISY_CV
+from esr_validator.official import NULL_PASSES
+from tests import subs
+from tests.factories import codes, evaluate, make_settings
+
+pytestmark = pytest.mark.slow
+
+SAMPLE = Path(__file__).parents[2] / "sample_submission" / "team01_TinyESR.zip"
+RUNS = make_settings(runs=5, stable_runs=5, warmup=1, timeout=300.0).eval_options()
+HEAD, FORWARD = subs.TINY_MODEL.split("    def forward(self, x):")
+
+# Each process draws once how long its forwards sleep (0-300 ms): five runs of one model that
+# differ as five machines would. A sleep, so no load on a busy CPU can hide or mimic it.
+UNEVEN = (
+    HEAD.replace("import torch\n", "import random\nimport time\n\nimport torch\n", 1)
+    + "    pause = random.SystemRandom().uniform(0.0, 0.3)\n\n"
+    + "    def forward(self, x):\n        time.sleep(self.pause)"
+    + FORWARD
+)
+
+
+def _quiet() -> str | None:
+    load, cores = os.getloadavg()[0], os.cpu_count() or 1
+    return None if load < 0.75 * cores else f"load average {load:.1f} on {cores} cores"
+
+
+def test_the_sample_is_not_flagged_on_a_quiet_machine() -> None:
+    report = evaluate(SAMPLE, options=RUNS)
+    stable = report.stable
+    assert stable is not None and stable.runtime_ms is not None and stable.run_cv is not None
+    # The clock's spread comes from every null pass of every image, and the overhead is
+    # their minimum.
+    for im in report.images:
+        assert len(im.null_ms) == NULL_PASSES and im.overhead_ms == min(im.null_ms)
+    assert stable.resolution_ms is not None and stable.resolution_ms > 0
+    busy = _quiet()
+    if busy:  # the requirement is a quiet machine's; a busy one may rightly flag the sample
+        pytest.skip(f"not a quiet machine ({busy}); CV {stable.run_cv:.1%}")
+    assert "ESR509" not in codes(report), (stable.run_cv, stable.resolution_ms)
+    assert not stable.noisy
+
+
+def test_a_model_whose_runs_differ_is_flagged(tmp_path: Path) -> None:
+    members = subs.good_members()
+    members["models/team16_TinySR.py"] = UNEVEN.encode()
+    report = evaluate(subs.write_zip(tmp_path / "uneven.zip", members), options=RUNS)
+    stable = report.stable
+    assert stable is not None and stable.run_cv is not None and stable.runtime_ms is not None
+    assert stable.resolution_ms is not None
+    sd = stable.run_cv * stable.runtime_ms
+    assert stable.run_cv > NOISY_CV and sd > CLOCK_FACTOR * stable.resolution_ms
+    assert stable.noisy and "ESR509" in codes(report)

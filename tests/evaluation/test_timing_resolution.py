@@ -1,0 +1,139 @@
+"""The stable set's ``noisy`` flag against the clock's resolution, on constructed figures.
+
+The per-run figures and the null passes are built by hand: the statistic is the test. A
+run-to-run spread is noise only when it is both above ``NOISY_CV`` of the runtime and above
+``CLOCK_FACTOR`` times what the clock alone spreads (the null model's passes, same arithmetic).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+
+import pytest
+
+from esr_validator import figures, noise
+from esr_validator.checks import timing_findings
+from esr_validator.schemas.report import FigureSet
+from esr_validator.schemas.worker import ImageTiming, RunInfo, WorkerResult
+
+SPLITS = ["valid", "valid", "test"]
+
+
+def _image(
+    split: str, k: int, stable: list[float], null: list[float], events: list[float] | None = None
+) -> ImageTiming:
+    return ImageTiming(
+        split=split,
+        stem=f"{k:04d}",
+        lr_height=48,
+        lr_width=48,
+        official_ms=stable,
+        stable_ms=stable,
+        out_height=192,
+        out_width=192,
+        out_channels=3,
+        null_ms=null,
+        null_event_ms=events or [],
+    )
+
+
+def _report(
+    per_run: list[float], nulls: list[list[float]], *, events: list[list[float]] | None = None
+) -> FigureSet:
+    """Every image takes ``per_run[r]`` in run ``r``; image ``k``'s null passes: ``nulls[k]``."""
+    images = [
+        _image(s, k, list(per_run), nulls[k], events[k] if events else None)
+        for k, s in enumerate(SPLITS)
+    ]
+    clock = "cuda-events" if events else "outer"
+    runs = [RunInfo(index=r, wall_s=1.0, clock=clock) for r in range(len(per_run))]
+    return figures.measure(WorkerResult(status="ok", images=images, runs=runs), []).stable
+
+
+def test_clock_sd_is_the_null_figures_spread() -> None:
+    # A whole pass 2 ms slower: the per-pass figures say so; the per-image variances as well.
+    passes = [[5.0, 6.0, 7.0], [7.0, 8.0, 9.0]]
+    figure = [(statistics.fmean(p[:2]) + p[2]) / 2 for p in passes]
+    assert noise.clock_sd(passes, SPLITS) == pytest.approx(statistics.stdev(figure))
+    # Images jittering against one another: the per-pass figures barely move, but each image
+    # does, and that jitter reaches a figure measured on other passes.
+    passes = [[5.0, 9.0, 7.0], [9.0, 5.0, 7.0]]
+    weights = [0.25, 0.25, 0.5]
+    columns = list(zip(*passes, strict=True))
+    per_image = math.sqrt(
+        sum(w * w * statistics.variance(c) for w, c in zip(weights, columns, strict=True))
+    )
+    assert statistics.stdev([(statistics.fmean(p[:2]) + p[2]) / 2 for p in passes]) == 0.0
+    assert noise.clock_sd(passes, SPLITS) == pytest.approx(per_image)
+    assert noise.clock_sd(passes[:1], SPLITS) is None  # one pass has no spread
+
+
+def test_a_quiet_long_runtime_is_neither_noisy_nor_below_resolution() -> None:
+    stable = _report([200.0, 201.0, 199.5], [[5.0, 5.2], [6.0, 6.1], [5.5, 5.3]])
+    assert stable.run_cv is not None and stable.run_cv < noise.NOISY_CV
+    assert stable.resolution_ms is not None and stable.resolution_ms > 0
+    assert not stable.noisy and not stable.below_resolution
+    assert timing_findings(stable) == []
+
+
+def test_a_short_runtime_within_the_clocks_spread_is_below_resolution_not_noisy() -> None:
+    # A 4 ms model measured through a clock whose round trips move by several ms: a CV of
+    # about 30 %, all of it within what the null model's passes spread.
+    nulls = [[8.0, 14.0], [9.0, 16.0], [10.0, 15.0]]
+    stable = _report([3.0, 5.0, 4.2, 2.6, 5.1], nulls)
+    assert stable.run_cv is not None and stable.run_cv > 8 * noise.NOISY_CV
+    assert stable.resolution_ms is not None
+    sd = stable.run_cv * (stable.runtime_ms or 0.0)
+    assert sd < noise.CLOCK_FACTOR * stable.resolution_ms
+    assert stable.below_resolution and not stable.noisy
+    [note] = timing_findings(stable)
+    assert note.code == "ESR519" and note.severity == "info"
+    assert "below the clock's resolution" in note.message
+
+
+def test_a_spread_beyond_the_clock_is_noisy_even_below_resolution() -> None:
+    # The same clock, but runs that differ by tens of ms: that is the model (or the machine).
+    nulls = [[8.0, 14.0], [9.0, 16.0], [10.0, 15.0]]
+    stable = _report([3.0, 45.0, 12.0, 38.0, 5.0], nulls)
+    assert stable.below_resolution and stable.noisy
+    found = {f.code: f for f in timing_findings(stable)}
+    assert set(found) == {"ESR519", "ESR509"}
+    assert (
+        "run-to-run CV" in found["ESR509"].message and "beyond the clock" in found["ESR509"].message
+    )
+
+
+def test_a_long_runtime_spreading_past_the_threshold_is_noisy() -> None:
+    stable = _report([200.0, 230.0, 190.0], [[5.0, 5.2], [6.0, 6.1], [5.5, 5.3]])
+    assert stable.run_cv is not None and stable.run_cv > noise.NOISY_CV
+    assert stable.noisy and not stable.below_resolution
+    assert [f.code for f in timing_findings(stable)] == ["ESR509"]
+
+
+def test_not_noisy_above_the_threshold_means_below_resolution() -> None:
+    """The two conditions can only disagree on a runtime the clock cannot resolve."""
+    nulls = [[8.0, 14.0], [9.0, 16.0], [10.0, 15.0]]
+    for per_run in ([3.0, 5.0, 4.2], [20.0, 22.0, 21.0], [60.0, 64.0, 59.0], [100.0, 104.0]):
+        stable = _report(per_run, nulls)
+        assert stable.run_cv is not None
+        if stable.run_cv > noise.NOISY_CV and not stable.noisy:
+            assert stable.below_resolution
+
+
+def test_cuda_event_runs_take_the_null_event_figures_as_the_clock() -> None:
+    # Round trips that jitter by ms, CUDA events by microseconds: on a GPU the events time
+    # the forward, so a 0.3 ms forward spreading by 10 % run to run is noisy there.
+    outer = [[8.0, 14.0], [9.0, 16.0], [10.0, 15.0]]
+    events = [[0.010, 0.011], [0.010, 0.012], [0.011, 0.010]]
+    per_run = [0.30, 0.36, 0.27, 0.33]
+    on_gpu = _report(per_run, outer, events=events)
+    assert on_gpu.resolution_ms is not None and on_gpu.resolution_ms < 0.01
+    assert on_gpu.noisy and not on_gpu.below_resolution
+    on_cpu = _report(per_run, outer)
+    assert on_cpu.below_resolution and not on_cpu.noisy
+
+
+def test_without_null_passes_the_threshold_decides_alone() -> None:
+    stable = _report([200.0, 230.0, 190.0], [[], [], []])
+    assert stable.resolution_ms is None and stable.noisy and not stable.below_resolution
