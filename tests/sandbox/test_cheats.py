@@ -17,9 +17,11 @@ from esr_validator.sandbox.crosscheck import changed, cross_check, fingerprint
 from esr_validator.schemas.worker import Complexity
 
 
-def _measure(model: nn.Module) -> Complexity:
+def _measure(model: nn.Module, *, retrace: bool = False) -> Complexity:
+    """As the complexity process counts: the traced output is the one fvcore's trace returned
+    (``retrace``: the fallback that traces afresh, for a model whose hook never fired)."""
     x = cx.make_input(size=64)
-    flops = cx.fvcore_flops(model, inputs=x)
+    flops, traced = cx.traced_flops(model, x)
     acts = cx.activations_and_convs(model, inputs=x)
     return Complexity(
         params=cx.count_params(model),
@@ -30,7 +32,7 @@ def _measure(model: nn.Module) -> Complexity:
         input_dependent=False,
         input_height=64,
         input_width=64,
-        checks=cross_check(model, x),
+        checks=cross_check(model, x, traced=None if retrace else traced),
     )
 
 
@@ -94,8 +96,9 @@ def test_counts_on_another_input_are_found() -> None:
     assert f.name == "measuring-code-tampered" and "asked for 1920x1080" in f.message
 
 
-def test_tracing_detection_is_found() -> None:
-    c = _measure(HidesFromTracing())
+@pytest.mark.parametrize("retrace", [False, True])
+def test_tracing_detection_is_found(retrace: bool) -> None:
+    c = _measure(HidesFromTracing(), retrace=retrace)
     assert c.flops < (c.checks.flops_dispatch or 0) / 100  # type: ignore[union-attr]
     assert {"flops-hidden-under-tracing", "traced-output-differs"} <= {
         f.name for f in complexity_findings(c)

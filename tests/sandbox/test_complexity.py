@@ -14,7 +14,10 @@ from esr_validator.sandbox.complexity import (
     input_dependent,
     legacy_flops,
     make_input,
+    traced_flops,
 )
+from esr_validator.sandbox.crosscheck import dispatch_count
+from esr_validator.sandbox.session import Session
 
 torch.set_num_threads(1)
 
@@ -161,3 +164,48 @@ def test_significant_unsupported_drops_zero_cost_ops() -> None:
         "aten::_convolution_mode": 1,
         "aten::fft_rfft2": 1,
     }
+
+
+class TextureRouted(nn.Module):
+    """Skips the wide branch on flat content: noise and noise squared look alike to it, a
+    smooth photograph does not (the input-dependence the two-noise check missed)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.wide = nn.Conv2d(3, 16, 3, padding=1)
+        self.narrow = nn.Conv2d(3, 4, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        texture = (x[..., 1:] - x[..., :-1]).abs().mean()
+        return self.wide(x) if texture > 0.05 else self.narrow(x)
+
+
+def _spread(model: nn.Module, size: int = 32) -> list[tuple[int, int]]:
+    x = make_input(size=size)
+    flops, acts = fvcore_flops(model, inputs=x), activations_and_convs(model, inputs=x)
+    official = (flops.flops, acts.activations)
+    return Session._spread(model, x, dispatch_count(model, x), official=official)
+
+
+def test_input_dependence_on_texture_is_found_with_its_spread() -> None:
+    model = TextureRouted().eval()
+    assert input_dependent(model, size=32) is False  # two noises cannot tell
+    spread = _spread(model)
+    assert len(spread) == 3
+    flops = [f for f, _ in spread]
+    wide, narrow = 32 * 32 * 16 * 27, 32 * 32 * 4 * 27
+    assert flops[0] == wide and narrow in flops[1:]
+
+
+def test_static_models_get_no_spread() -> None:
+    assert _spread(OneConv().eval()) == []
+    assert _spread(Routed().eval()) != []
+
+
+def test_traced_flops_hands_over_what_the_trace_returned() -> None:
+    model = OneConv().eval()
+    x = make_input(size=16)
+    count, traced = traced_flops(model, x)
+    assert count == fvcore_flops(model, inputs=x)
+    with torch.no_grad():
+        assert torch.allclose(traced, model(x))
