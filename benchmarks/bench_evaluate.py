@@ -3,6 +3,7 @@
 (a) ``validate_zip`` on the local runner: intake, a complexity process (with the null-model
     passes that calibrate the channel), 5 official runs each in a fresh sandbox process fed
     one image at a time, scoring, report;
+(c) with ``--exec``: (a) with a fresh interpreter per run instead of the fork server;
 (b) the official protocol: 5 runs, each a fresh ``python`` process
     (``benchmarks/_official_run.py``) that imports torch and the model file, loads the
     checkpoint, then per image of valid then test decodes LR and HR, runs the forward,
@@ -11,7 +12,7 @@
 Same entry (the 2024 baseline RLFN, random weights, packed as a submission) and data
 (2 splits x 4 LR images of 256x256 by default), 2 threads on both sides.
 
-    .venv/bin/python benchmarks/bench_evaluate.py [--images 4] [--lr-size 256] [--runs 5]
+    .venv/bin/python benchmarks/bench_evaluate.py [--images 4] [--lr-size 256] [--runs 5] [--exec]
 """
 
 from __future__ import annotations
@@ -91,15 +92,22 @@ def official_protocol(zip_path: Path, root: Path, runs: int, work: Path) -> floa
     return time.perf_counter() - t0
 
 
-def validate(args: argparse.Namespace, root: Path, zip_path: Path) -> dict[str, float]:
+def validate(
+    args: argparse.Namespace, root: Path, zip_path: Path, *, fork: bool = True
+) -> dict[str, float]:
     cli = {"runs": args.runs, "stable_runs": args.runs, "warmup": 3, "data_dir": root}
     settings = replace(resolve(cli, gpu=None), threads=2)
-    setup = prepare(settings, runner=LocalRunner())
-    t0 = time.perf_counter()
-    report = validate_zip(zip_path, setup)
-    wall = time.perf_counter() - t0
+    runner = LocalRunner(fork=fork)
+    setup = prepare(settings, runner=runner)
+    try:
+        t0 = time.perf_counter()
+        report = validate_zip(zip_path, setup)
+        wall = time.perf_counter() - t0
+    finally:
+        runner.close()
     assert report.status == "evaluated", report.findings
-    return {"a": wall, "a_runs": sum(r.wall_s for r in report.runs)}
+    key = "a" if fork else "c"
+    return {key: wall, f"{key}_runs": sum(r.wall_s for r in report.runs)}
 
 
 def main() -> int:
@@ -108,6 +116,9 @@ def main() -> int:
     parser.add_argument("--lr-size", type=int, default=256)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3, help="interleaved repetitions")
+    parser.add_argument(
+        "--exec", action="store_true", help="also (c): validate with a fresh interpreter per run"
+    )
     args = parser.parse_args()
     rounds = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -116,6 +127,8 @@ def main() -> int:
         for k in range(args.rounds):
             found = validate(args, root, zip_path)
             found["b"] = official_protocol(zip_path, root, args.runs, Path(tmp) / f"off{k}")
+            if args.exec:
+                found |= validate(args, root, zip_path, fork=False)
             rounds.append(found)
             print(f"round {k}: " + ", ".join(f"{n} {v:.2f} s" for n, v in found.items()))
     med = {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
@@ -126,6 +139,11 @@ def main() -> int:
     print(f"(a) validate: {med['a']:.2f} s (of which in the run processes: {med['a_runs']:.2f} s)")
     print(f"(b) official protocol, a fresh process per run: {med['b']:.2f} s")
     print(f"(a)/(b) = {med['a'] / med['b']:.3f}")
+    if args.exec:
+        print(f"(c) validate, a fresh interpreter per run (no fork server): {med['c']:.2f} s")
+        print(f"(c)/(b) = {med['c'] / med['b']:.3f}, (a)/(c) = {med['a'] / med['c']:.3f}")
+    ratios = [r["a"] / r["b"] for r in rounds]
+    print("(a)/(b) by round: " + ", ".join(f"{x:.3f}" for x in ratios))
     return 0
 
 
