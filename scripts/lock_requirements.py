@@ -16,6 +16,13 @@ The CPU variant's torch is the CPU build (2.13.0+cpu), which is not on PyPI: giv
 location (``-- --extra-index-url https://download.pytorch.org/whl/cpu`` or a find-links
 directory); the default pip configuration of this project's build machines has it.
 ``--isolated`` ignores the pip configuration (the CUDA variant uses it by default).
+
+``# lock: nodeps NAME...``: wheels resolved without their declared dependencies, which the .in
+names instead (mmcv-lite and mmengine declare opencv-python, the GUI build, where the image
+has opencv-python-headless). ``# lock: late NAME...``: sdists whose build needs the installed
+environment (basicsr's setup_requires names torch); the lock lists them after a ``LATE``
+marker line, and the image installs them in a second step with ``--no-build-isolation``.
+Every package of the lock is installed with ``--no-deps``: the lock is the whole closure.
 """
 
 from __future__ import annotations
@@ -31,6 +38,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from packaging.version import Version
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -45,16 +54,25 @@ def _platforms(glibc: str) -> list[str]:
     return [arg for tag in tags for arg in ("--platform", tag)]
 
 
-def _read_in(path: Path) -> tuple[list[str], set[str]]:
+LATE = "# --- late: built against the installed packages (pip --no-build-isolation) ---"
+
+
+def _read_in(path: Path) -> tuple[list[str], dict[str, set[str]]]:
     reqs: list[str] = []
-    sdist: set[str] = set()
+    marks: dict[str, set[str]] = {"sdist": set(), "nodeps": set(), "late": set()}
     for raw in path.read_text().splitlines():
         line = raw.strip()
-        if line.startswith("# lock: sdist"):
-            sdist.update(_canon(n) for n in line.split()[3:])
+        if line.startswith("# lock: "):
+            kind, *names = line.split()[2:]
+            marks[kind].update(_canon(n) for n in names)
         elif line and not line.startswith("#"):
             reqs.append(line)
-    return reqs, sdist
+    marks["sdist"] |= marks["late"]
+    return reqs, marks
+
+
+def _name(req: str) -> str:
+    return _canon(re.split(r"[=<>!~ ;\[]", req)[0])
 
 
 def _pip_report(reqs: list[str], pip_args: list[str], *, no_deps: bool = False) -> list[Any]:
@@ -67,6 +85,11 @@ def _pip_report(reqs: list[str], pip_args: list[str], *, no_deps: bool = False) 
         subprocess.run(cmd, check=True)
         data: list[Any] = json.loads(report.read_text())["install"]
         return data
+
+
+def _version(item: Any) -> str:
+    # Normalized (PEP 440): thop's metadata says 0.1.1-2209072238 for 0.1.1.post2209072238.
+    return str(Version(item["metadata"]["version"]))
 
 
 def _sha256(item: Any) -> str:
@@ -83,7 +106,9 @@ def _sha256(item: Any) -> str:
 def _sdist_hash(name_version: str, pip_args: list[str]) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [sys.executable, "-m", "pip", *pip_args[:1], "download", "-q", "--no-deps"]
-        cmd += ["--no-binary=:all:", "-d", tmp, name_version]
+        # No build isolation: reading an sdist's metadata must not install its setup_requires
+        # (basicsr names torch, which --no-binary would try to build from source).
+        cmd += ["--no-binary=:all:", "--no-build-isolation", "-d", tmp, name_version]
         subprocess.run(cmd, check=True)
         (archive,) = Path(tmp).iterdir()
         return hashlib.sha256(archive.read_bytes()).hexdigest()
@@ -92,13 +117,17 @@ def _sdist_hash(name_version: str, pip_args: list[str]) -> str:
 def lock(variant: str, *, isolated: bool, extra: list[str]) -> Path:
     pins = tomllib.loads((ROOT / "docker" / "pins.toml").read_text())[variant]
     in_path = ROOT / "docker" / f"requirements-{variant}.in"
-    reqs, sdist = _read_in(in_path)
-    binary = [r for r in reqs if _canon(re.split(r"[=<>!~ ;\[]", r)[0]) not in sdist]
-    source = [r for r in reqs if r not in binary]
+    reqs, marks = _read_in(in_path)
+    source = [r for r in reqs if _name(r) in marks["sdist"]]
+    nodeps = [r for r in reqs if _name(r) in marks["nodeps"]]
+    binary = [r for r in reqs if r not in source and r not in nodeps]
     head = ["--isolated"] if isolated else ["--no-cache-dir"]
     target = ["--only-binary=:all:", "--implementation", "cp", "--python-version", pins["python"]]
-    found = _pip_report(binary, [*head, *target, *_platforms(pins["glibc"]), *extra])
-    pinned = {_canon(i["metadata"]["name"]): (i["metadata"]["version"], _sha256(i)) for i in found}
+    args = [*head, *target, *_platforms(pins["glibc"]), *extra]
+    found = _pip_report(binary, args)
+    if nodeps:
+        found += _pip_report(nodeps, args, no_deps=True)
+    pinned = {_canon(i["metadata"]["name"]): (_version(i), _sha256(i)) for i in found}
     for req in source:
         name, _, version = req.partition("==")
         if not version:
@@ -110,7 +139,10 @@ def lock(variant: str, *, isolated: bool, extra: list[str]) -> Path:
         f"# in-sha256: {hashlib.sha256(in_path.read_bytes()).hexdigest()}",
         "",
     ]
-    for name in sorted(pinned):
+    late = sorted(n for n in pinned if n in marks["late"])
+    for name in [*sorted(n for n in pinned if n not in marks["late"]), *late]:
+        if late and name == late[0]:
+            lines.append(LATE)
         version, digest = pinned[name]
         lines.append(f"{name}=={version} \\\n    --hash=sha256:{digest}")
     out: Path = ROOT / str(pins["lock"])

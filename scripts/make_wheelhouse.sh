@@ -35,7 +35,9 @@ platforms+=(--platform manylinux2014_x86_64 --platform manylinux2010_x86_64
 # --no-deps: the lock is complete; --require-hashes: every file must match its pinned hash.
 # pip refuses --platform without --only-binary for resolution, but with --no-deps it takes
 # the sdist of a package that has no wheel.
-"$PY" -m pip download --no-deps --require-hashes --progress-bar off -q \
+# --no-build-isolation: pip reads each sdist's metadata in this interpreter, rather than
+# installing its setup_requires (basicsr names torch) into a throwaway build environment.
+"$PY" -m pip download --no-deps --no-build-isolation --require-hashes --progress-bar off -q \
     --python-version "$pyver" --implementation cp "${platforms[@]}" \
     -r "$lock" -d "$dest"
 

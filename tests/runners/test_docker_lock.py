@@ -74,7 +74,20 @@ def test_every_file_pinned_by_sha256(variant: str) -> None:
         assert hashes and all(re.fullmatch(r"sha256:[0-9a-f]{64}", h) for h in hashes), name
 
 
-def test_cpu_torch_is_the_cpu_build() -> None:
-    assert _lock("cpu")["torch"][0].endswith("+cpu")
+def test_cpu_image_torch_offers_torchvision() -> None:
+    """The CPU image carries PyPI's CUDA build of torch (it runs on the CPU) so that it can
+    offer torchvision, whose PyPI wheels link libtorch_cuda (docs/container.md)."""
+    cpu = _lock("cpu")
+    assert {"torch", "torchvision", "timm"} <= set(cpu)
+    torch, vision = cpu["torch"][0], cpu["torchvision"][0]
+    assert (torch, vision) == ("2.14.1", "0.29.1")  # a matching pair: torchvision 0.29 = torch 2.14
     assert "+" not in _lock("cuda")["torch"][0]
-    assert not any(name.startswith("nvidia-") for name in _lock("cpu"))
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_late_packages_come_last(variant: str) -> None:
+    """basicsr builds against the installed torch: after the marker the Dockerfile splits on."""
+    text = (ROOT / PINS[variant]["lock"]).read_text()
+    head, marker, late = text.partition("# --- late:")
+    assert marker and "basicsr==" in late and "basicsr==" not in head
+    assert "opencv-python==" not in text  # mmcv-lite/mmengine locked without the GUI build
