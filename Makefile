@@ -20,12 +20,19 @@ help:
 	@echo "make image                     build the evaluation container image"
 
 # The venv is created on first use. torch is pinned to the CPU build this kind of machine
-# carries; the container pins its own build in docker/requirements-*.lock.
-$(STAMP): pyproject.toml
+# carries; the container pins its own build in docker/requirements-*.lock. Every install
+# after torch runs under requirements/venv-constraints.txt, so none can move it. Then the
+# rulesets' environment, as far as it runs without torchvision (requirements/venv-*.txt;
+# a local run reports what is left out as ESR804).
+VREQ     := requirements
+$(STAMP): pyproject.toml $(wildcard $(VREQ)/venv-*.txt)
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e '.[dev,docker,ray]'
+	$(BIN)/python -m pip install -q -c $(VREQ)/venv-constraints.txt -e '.[dev,docker,ray]'
+	$(BIN)/python -m pip install -q -c $(VREQ)/venv-constraints.txt -r $(VREQ)/venv-ruleset.txt
+	$(BIN)/python -m pip install -q -c $(VREQ)/venv-constraints.txt --no-deps \
+	  -r $(VREQ)/venv-nodeps.txt
 	@touch $@
 
 venv: $(STAMP)
