@@ -12,10 +12,10 @@ Packages named on a ``# lock: sdist NAME...`` line of the .in file exist only as
 archives; pip cannot resolve those for a foreign platform, so they are locked by their own
 archive's hash (downloaded, they are small) and their dependencies must be named in the .in.
 
-The CPU variant's torch is the CPU build (2.13.0+cpu), which is not on PyPI: give pip its
-location (``-- --extra-index-url https://download.pytorch.org/whl/cpu`` or a find-links
-directory); the default pip configuration of this project's build machines has it.
-``--isolated`` ignores the pip configuration (the CUDA variant uses it by default).
+Both variants take PyPI's files (the CPU image runs PyPI's CUDA build of torch on the CPU,
+so that it can offer torchvision: docs/container.md). The CPU variant uses the machine's pip
+configuration, which on this project's build machines also has those files on disk (same
+hashes); ``--isolated`` ignores it (the CUDA variant uses it by default).
 
 ``# lock: nodeps NAME...``: wheels resolved without their declared dependencies, which the .in
 names instead (mmcv-lite and mmengine declare opencv-python, the GUI build, where the image

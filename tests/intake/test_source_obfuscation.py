@@ -81,16 +81,16 @@ HONEST = {
     "    torch.save(model.state_dict(), path)  # <- ESR408\n",
     "save-in-unused-method": "class Net2(nn.Module):\n    def forward(self, x):\n        return x\n"
     "    def save(self, path):\n        torch.save(self.state_dict(), path)  # <- ESR408\n",
-    "main-block": "if __name__ == '__main__':\n    from thop import profile  # <- ESR403\n"
+    "main-block": "if __name__ == '__main__':\n    from thop import profile  # <- ESR404\n"
     "    from utils.model_summary import get_model_flops  # <- ESR403\n"
     "    torch.save(Net().state_dict(), 'x.pth')  # <- ESR408\n"
     "    open('log.txt', 'w')  # <- ESR408\n",
     "import-importlib": "import importlib  # <- ESR404\n",
     "import-imp": "import imp  # <- ESR404\n",
-    "organizer-packages": "from tqdm import tqdm  # <- ESR403\nimport thop  # <- ESR403\n"
-    "from mmcv.cnn import ConvModule  # <- ESR403\n"
-    "from basicsr.archs.arch_util import trunc_normal_  # <- ESR403\n",
-    "huggingface-mixin": "from huggingface_hub import PyTorchModelHubMixin  # <- ESR403\n"
+    "organizer-packages": "from tqdm import tqdm  # <- ESR404\nimport thop  # <- ESR404\n"
+    "from mmcv.cnn import ConvModule  # <- ESR404\n"
+    "from basicsr.archs.arch_util import trunc_normal_  # <- ESR404\n",
+    "huggingface-mixin": "from huggingface_hub import PyTorchModelHubMixin  # <- ESR404\n"
     "class Hub(nn.Module, PyTorchModelHubMixin):\n    pass\n",
     "cudnn-flags": "torch.backends.cudnn.benchmark = True  # <- ESR418\n"
     "torch.backends.cudnn.deterministic = False  # <- ESR418\n",
