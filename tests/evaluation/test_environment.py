@@ -57,6 +57,17 @@ def test_the_image_check_reads_the_images_package_list(variant: str) -> None:
     assert f"the {variant} evaluation image lacks esr-fake-missing" in said.message
 
 
+@pytest.mark.parametrize("variant", ["cpu", "cuda"])
+def test_both_images_carry_every_rulesets_environment(variant: str) -> None:
+    """No ESR804 for the Docker runner: each image's package list offers every ruleset's
+    packages (tests/runners/test_docker_lock.py ties the lists to the locks, and
+    tests/runners/test_docker_environment.py imports them inside the CPU image)."""
+    for name in list_rulesets():
+        ruleset = load_ruleset(name)
+        assert missing_in_image(ruleset.environment.packages, variant) == [], name
+        assert environment_findings(ruleset, runner="docker", variant=variant) == [], name
+
+
 def test_a_missing_package_is_found_and_present_ones_are_not() -> None:
     assert missing_packages([EnvPackage(name="torch", module="torch"), FAKE]) == [FAKE]
     honest = load_ruleset("ntire2026_esr").model_copy(
