@@ -1,4 +1,4 @@
-"""The benchmark scripts still run (tiny sizes; the figures themselves are in docs/benchmarks.md)."""
+"""The benchmark scripts still run (tiny sizes; the figures are in docs/benchmarks.md)."""
 
 from __future__ import annotations
 
