@@ -3,7 +3,7 @@
 #
 #   bash scripts/ci_docker_setup.sh && export ESR_REQUIRE_DOCKER=1
 #
-# - installs docker.io and debootstrap from Debian's archive where they are missing;
+# - installs docker.io, debootstrap and Debian's keyring from the archive where they are missing;
 # - starts dockerd in the background where no engine answers, without iptables or a bridge
 #   (containers run with --network none; builds that need the network use the host's);
 # - makes the local bookworm base image, the CPU wheelhouse and the CPU evaluation image.
@@ -21,6 +21,8 @@ step() { printf '== %s (%ss)\n' "$*" "$SECONDS"; }
 missing=()
 command -v dockerd >/dev/null || missing+=(docker.io)
 command -v debootstrap >/dev/null || missing+=(debootstrap)
+# Ubuntu (GitHub-hosted runners) lacks Debian's keyring, which the bookworm base is checked by.
+[[ -f /usr/share/keyrings/debian-archive-keyring.gpg ]] || missing+=(debian-archive-keyring)
 if ((${#missing[@]})); then
     step "apt-get install ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive

@@ -38,7 +38,10 @@ trap 'rm -rf "$root"' EXIT
 
 # python3-venv brings ensurepip's bundled pip: the Dockerfile installs the wheelhouse into a
 # venv with it, offline, so the image build needs no network at all.
-debootstrap --variant=minbase --include=python3,python3-venv "$suite" "$root" "$mirror"
+# --force-check-gpg: the Release file must verify against Debian's keyring (on Ubuntu, e.g. a
+# GitHub-hosted runner, debootstrap would otherwise go on unverified when the keyring is missing).
+debootstrap --force-check-gpg --variant=minbase --include=python3,python3-venv \
+    "$suite" "$root" "$mirror"
 
 # Lean: nothing below is needed at run time.
 rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* \
