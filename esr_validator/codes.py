@@ -449,6 +449,15 @@ _ENTRIES: tuple[Code, ...] = (
         "its CV is not flagged. Time on the official data, or on a GPU (CUDA events).",
         context=True,
     ),
+    Code(
+        "ESR520",
+        "runtime-unresolved",
+        W,
+        "The official runtime came out at 0 ms once the channel's own round trip was taken "
+        "off: the clock cannot resolve a forward this short. It was scored at the clock's "
+        "resolution, an upper bound. Time on the official data, or on a GPU (CUDA events).",
+        context=True,
+    ),
     # --- worker failures -------------------------------------------------------------------
     Code(
         "ESR601",

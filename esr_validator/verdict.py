@@ -17,6 +17,7 @@ from esr_validator.schemas.report import Failure
 from esr_validator.schemas.ruleset import Ruleset
 from esr_validator.schemas.scoring import Calibration, ScoringResult
 from esr_validator.scoring import ScoringInputs, score, scoring_findings
+from esr_validator.scoring.inputs import resolved_runtime
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ def judge(
         splits=measured.splits,
         complexity=measured.complexity,
         environment=measured.environment,
+        stable=measured.stable,
         scale=manifest.scale,
         ruleset=ruleset,
         smoke=smoke,  # the gates read "not applicable (smoke data)": no psnr-gate-failed
@@ -81,4 +83,18 @@ def judge(
     failure = None
     if gate_failed:
         failure = Failure(category="below_gate", message="; ".join(result.reasons) or "PSNR gate")
+    found += unresolved_runtime(measured)
     return Verdict(result, [*found, *protocol_findings(measured, ruleset, manifest)], failure)
+
+
+def unresolved_runtime(measured: Measurements) -> list[Finding]:
+    scored, floored = resolved_runtime(measured.official, measured.stable)
+    if not floored:
+        return []
+    return [
+        finding(
+            "runtime-unresolved",
+            f"the official runtime is 0 ms once the channel's overhead is taken off; scored "
+            f"at the clock's resolution, {scored:.4g} ms, an upper bound",
+        )
+    ]

@@ -62,8 +62,10 @@ class ScoringInputs(BaseModel):
         scale: int,
         ruleset: Ruleset,
         smoke: bool = False,
+        stable: FigureSet | None = None,
     ) -> ScoringInputs:
-        """The official figure set, FLOPs from the counter ``ruleset`` ranks by."""
+        """The official figure set, FLOPs from the counter ``ruleset`` ranks by; a runtime
+        the clock could not resolve at the stable set's resolution (:func:`resolved_runtime`)."""
         cx = complexity
         flops = None
         if cx is not None:
@@ -75,7 +77,7 @@ class ScoringInputs(BaseModel):
             (s.official_memory_mb for s in splits if s.split == ruleset.memory_split), None
         )
         return cls(
-            runtime_ms=official.runtime_ms if official else None,
+            runtime_ms=resolved_runtime(official, stable)[0],
             flops_g=flops,
             params_m=cx.params_m if cx else None,
             psnr={s.split: s.psnr for s in splits},
@@ -95,7 +97,27 @@ class ScoringInputs(BaseModel):
             splits=report.splits,
             complexity=report.complexity,
             environment=report.environment,
+            stable=report.stable,
             scale=manifest.scale if manifest else ruleset.scales[0],
             ruleset=ruleset,
             smoke=report.dataset is not None and report.dataset.smoke,
         )
+
+
+FLOOR_MS = 0.001  # the report's precision, when the clock's resolution is unknown
+
+
+def resolved_runtime(
+    official: FigureSet | None, stable: FigureSet | None
+) -> tuple[float | None, bool]:
+    """The runtime to score, and whether it was floored. A tiny model's round trips can be
+    no longer than the null model's, so the official figure (the round trip less that
+    overhead, never below 0) comes out 0: not a measurement, and no runtime the formulas
+    accept. It is scored at the clock's resolution instead, an upper bound, never lower
+    than :data:`FLOOR_MS`."""
+    if official is None or official.runtime_ms is None:
+        return None, False
+    if official.runtime_ms > 0:
+        return official.runtime_ms, False
+    resolution = stable.resolution_ms if stable is not None else None
+    return max(resolution or 0.0, FLOOR_MS), True

@@ -8,6 +8,7 @@ import io
 import math
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -18,6 +19,7 @@ from esr_validator.ruleset import load_ruleset
 from esr_validator.schemas.report import ComplexityFigures, FigureSet, Report, SplitFigures
 from esr_validator.scoring import ScoringInputs, rank_field, score, scoring_findings
 from esr_validator.signing import read_report, sign_report, verify_envelope, write_envelope
+from esr_validator.verdict import unresolved_runtime
 from tests.signing_support import make_report, new_key
 
 R2024 = load_ruleset("ntire2024_esr")
@@ -120,3 +122,43 @@ def test_unused_parameters_score_reaches_the_leaderboard(tmp_path: Path) -> None
     row = next(r for r in csv.DictReader(io.StringIO(csv_text(board))) if r["entry"] == "huge")
     assert float(row["score"]) == pytest.approx(entry.score)
     assert "| 2 | huge |" in md_text(board) and "huge" in html_text(board)
+
+
+@pytest.mark.parametrize(("resolution", "scored"), [(0.8, 0.8), (None, 0.001)])
+def test_a_runtime_below_the_clock_is_scored_at_its_resolution(
+    resolution: float | None, scored: float
+) -> None:
+    """A forward shorter than the channel's jitter leaves 0 ms once the overhead is taken
+    off: no runtime the formulas accept. It used to end the batch in a validator error."""
+    report = _evaluated(0.3).model_copy(
+        update={
+            "official": FigureSet(
+                protocol="official", runtime_ms=0.0, memory_mb=10.0, description="x"
+            ),
+            "stable": FigureSet(
+                protocol="stable",
+                runtime_ms=0.0,
+                memory_mb=None,
+                resolution_ms=resolution,
+                description="x",
+            ),
+        }
+    )
+    inputs = ScoringInputs.from_report(report, R2024)
+    assert inputs.runtime_ms == scored
+    result = score(inputs, R2024)
+    assert result.scores["runtime"] > 0
+    board = build_board({"tiny": ("reports/tiny.json", report)}, R2024)
+    assert [r.entry for r in board.tracks[0].rows] == ["tiny"]
+
+
+def test_an_unresolved_runtime_is_a_warning_in_the_verdict() -> None:
+    official = FigureSet(protocol="official", runtime_ms=0.0, memory_mb=None, description="x")
+    stable = FigureSet(
+        protocol="stable", runtime_ms=0.0, memory_mb=None, resolution_ms=0.5, description="x"
+    )
+    measured = SimpleNamespace(official=official, stable=stable)
+    found = unresolved_runtime(measured)  # type: ignore[arg-type]
+    assert [f.code for f in found] == ["ESR520"] and "0.5 ms" in found[0].message
+    measured.official = official.model_copy(update={"runtime_ms": 3.0})
+    assert unresolved_runtime(measured) == []  # type: ignore[arg-type]
