@@ -112,6 +112,19 @@ def test_timeout_is_a_finding(tmp_path: Path) -> None:
     assert report.failure and report.failure.category == "timeout"
 
 
+def _is_worker(proc: Path, channel: str) -> bool:
+    """A sandbox process of this run: started with the channel in its argv (a fresh
+    interpreter), or forked by the zygote (it carries the zygote's argv; its parent is one)."""
+    cmdline = (proc / "cmdline").read_bytes()
+    if channel.encode() in cmdline:
+        return b"esr_validator.runners.reaper" not in cmdline
+    stat = (proc / "stat").read_bytes()
+    parent = Path("/proc") / stat[stat.rfind(b")") + 2 :].split()[1].decode()
+    zygote, reaper = b"esr_validator.sandbox.zygote", b"esr_validator.runners.reaper"
+    above = (parent / "cmdline").read_bytes()
+    return zygote in cmdline and reaper not in cmdline and zygote in above and reaper not in above
+
+
 class KillingRunner(LocalRunner):
     """Kills the worker with SIGKILL from outside once it runs, as the OOM killer would."""
 
@@ -119,10 +132,10 @@ class KillingRunner(LocalRunner):
         def killer() -> None:
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
-                for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+                for proc in Path("/proc").glob("[0-9]*"):
                     try:
-                        if spec.args[0].encode() in cmdline.read_bytes():
-                            os.kill(int(cmdline.parent.name), signal.SIGKILL)
+                        if _is_worker(proc, spec.args[0]):
+                            os.kill(int(proc.name), signal.SIGKILL)
                             return
                     except OSError:
                         continue
@@ -152,6 +165,7 @@ class SpyRunner(LocalRunner):
     """Records what the worker is handed: arguments, environment and visible folders."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.specs: list[ProcessSpec] = []
         self.seen_files: list[str] = []
 
