@@ -20,6 +20,7 @@ import pytest
 
 from esr_validator import leftovers, owner
 from esr_validator.owner import OWNER_FILE, Owner
+from tests.proc_support import alive
 
 _CHILD = (
     "import sys, time\n"
@@ -30,14 +31,6 @@ _CHILD = (
     "print(owner.env_value(), flush=True)\n"
     "time.sleep(120)\n"
 )
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def _owner_child(root: Path) -> tuple[subprocess.Popen[str], Path, Owner]:
@@ -185,9 +178,9 @@ def test_kill_9_of_the_validator_leaves_no_local_runner_process(tmp_path: Path) 
     validator.send_signal(signal.SIGKILL)
     validator.wait()
     deadline = time.monotonic() + 15
-    while _alive(grandchild) and time.monotonic() < deadline:
+    while alive(grandchild) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not _alive(grandchild), "the escaped grandchild outlived its validator"
+    assert not alive(grandchild), "the escaped grandchild outlived its validator"
     homes = list(tmp_path.glob("esr-worker-home-*"))
     assert homes and all((h / OWNER_FILE).is_file() for h in homes)
     _sweep(tmp_path)

@@ -26,14 +26,7 @@ from esr_validator.runners.local import LocalRunner
 from tests import subs
 from tests.evaluation.test_integrity import FORWARD, HEAD
 from tests.factories import evaluate
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
+from tests.proc_support import alive, children_of
 
 
 def _spec(channel: str, *, timeout_s: float = 60.0, gpu: int | None = None) -> ProcessSpec:
@@ -126,7 +119,7 @@ def test_every_run_is_a_fresh_fork_and_leaves_nothing(
     assert len(set(draws)) == len(rows)  # random seeded afresh, as in a new interpreter
     grandchildren = [int(p.read_text()) for p in log.glob("grandchild.*")]
     assert len(grandchildren) == len(rows)
-    assert not any(_alive(pid) for pid in grandchildren)
+    assert not any(alive(pid) for pid in grandchildren)
 
 
 def test_a_timeout_kills_the_child_and_the_server_goes_on(silent_channel: str) -> None:
@@ -155,7 +148,7 @@ def test_a_dead_server_is_replaced(silent_channel: str) -> None:
         while not zygotes and time.monotonic() < deadline:
             time.sleep(0.2)
             proc = server._proc  # the reaper; the zygote is its only child
-            zygotes = _children_of(proc.pid) if proc is not None else []
+            zygotes = children_of(proc.pid) if proc is not None else []
         assert zygotes, "the fork server never started"
         time.sleep(1.0)  # let it fork the child
         os.kill(zygotes[0], signal.SIGKILL)
@@ -166,19 +159,6 @@ def test_a_dead_server_is_replaced(silent_channel: str) -> None:
         assert again is not None and again.exit_code == 1 and again.details == {"start": "fork"}
     finally:
         server.close()
-
-
-def _children_of(pid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_bytes()
-            except OSError:
-                continue
-            if int(stat[stat.rfind(b")") + 2 :].split()[1]) == pid:
-                found.append(int(entry))
-    return found
 
 
 def test_gpu_runs_and_fork_false_start_fresh_interpreters() -> None:

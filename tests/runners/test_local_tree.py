@@ -7,14 +7,7 @@ from pathlib import Path
 
 from esr_validator.runners.base import ProcessSpec
 from esr_validator.runners.local import LocalRunner
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
+from tests.proc_support import alive
 
 
 def _spec(pidfile: Path, *extra: str, timeout_s: float) -> ProcessSpec:
@@ -32,11 +25,11 @@ def test_a_grandchild_in_a_new_session_does_not_survive(tmp_path: Path) -> None:
     outcome = LocalRunner().run(_spec(pidfile, timeout_s=60))
     assert outcome.exit_code == 0, outcome.log_tail
     grandchild = int(pidfile.read_text())
-    assert grandchild != os.getpid() and not _alive(grandchild)
+    assert grandchild != os.getpid() and not alive(grandchild)
 
 
 def test_a_timeout_kills_the_tree_too(tmp_path: Path) -> None:
     pidfile = tmp_path / "grandchild.pid"
     outcome = LocalRunner().run(_spec(pidfile, "hang", timeout_s=3.0))
     assert outcome.timed_out
-    assert not _alive(int(pidfile.read_text()))
+    assert not alive(int(pidfile.read_text()))
