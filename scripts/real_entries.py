@@ -15,6 +15,7 @@ params, FLOPs, activations and #conv are compared with the organizers' published
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 import tempfile
@@ -80,6 +81,7 @@ class Validation:
     reuse: bool
     calibrate: bool
     teams: frozenset[int] | None  # validate only these (None: every zip)
+    runner: str = "local"
 
 
 def _ruleset(year: str) -> str | None:
@@ -90,38 +92,58 @@ def _ruleset(year: str) -> str | None:
 
 
 def validate_table(year: str, rows: list[ImportRow], how: Validation) -> list[str]:
-    """One line per zip: outcome, our figures, the published ones, and whether they agree."""
+    """One line per zip: outcome, our figures, the references', and whether they agree; then
+    ``batch``'s params and FLOPs sub-track orders against the reference's."""
     ruleset = _ruleset(year)
     if ruleset is None:
         return [f"No ruleset for {year}: not validated.", ""]
     published = real_validate.published_rows(int(year))
+    code = real_validate.official_rows(int(year))
+    # The sub-track reference: the published table where there is one per team, else the
+    # organizers' code run on every entry.
+    per_team = sum(1 for row in published.values() if row["flops_G"] is not None) > 1
+    reference, label = (published, "published") if per_team else (code, "organizers' code")
     lines = [
-        f"Validated with `{ruleset}` (local runner, CPU, `--runs 1 --stable-runs 0`, smoke "
-        "data). Figures: params M / FLOPs G / activations M / #conv.",
+        f"Validated with `{ruleset}` ({how.runner} runner, CPU, `--runs 1 --stable-runs 0`, "
+        "smoke data). Figures: params M / FLOPs G / activations M / #conv; `published` from "
+        "the organizers' tables, `code` from their own code run on the entry "
+        "(`scripts/official_complexity.py`).",
         "",
-        "| team | outcome | ours | published | complexity | reason |",
-        "|---|---|---|---|---|---|",
+        "| team | outcome | ours | published | code | against published | against code | reason |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    ran: list[tuple[int, dict[str, int], dict[str, Any]]] = []
+    reports: dict[int, dict[str, Any]] = {}
     for r in (r for r in rows if r.zip and (how.teams is None or r.team_id in how.teams)):
         done = real_validate.validate(
-            Path(r.zip), ruleset, timeout_s=how.timeout_s, reuse=how.reuse, calibrate=how.calibrate
+            Path(r.zip),
+            ruleset,
+            timeout_s=how.timeout_s,
+            reuse=how.reuse,
+            calibrate=how.calibrate,
+            runner=how.runner,
         )
-        row = published.get(r.team_id)
-        verdict, diffs = real_validate.compare(done.ours, row)
-        if row is None and done.ours is not None:
-            verdict = "no published figures"
-        mine, theirs = real_validate.cells(done.ours, row)
-        reason = "; ".join([*diffs, done.reason] if done.reason else diffs)
+        verdicts, cells, reasons = [], [], [done.reason] if done.reason else []
+        for ref in (published.get(r.team_id), code.get(r.team_id)):
+            verdict, diffs = real_validate.compare(done.ours, ref)
+            if ref is not None and "error" in ref:
+                verdict = "their code failed"
+                reasons.append(f"organizers' code: {ref['error']}")
+            verdicts.append(verdict)
+            cells.append(real_validate.cells(done.ours, ref)[1])
+            reasons += diffs
+        mine = real_validate.cells(done.ours, None)[0]
+        reason = " ".join("; ".join(reasons).split()).replace("|", "/")[:300] or "-"
         lines.append(
-            f"| {r.team_id:02d} | {done.status} | {mine} | {theirs} | {verdict} "
-            f"| {reason.replace('|', '/') or '-'} |"
+            f"| {r.team_id:02d} | {done.status} | {mine} | {cells[0]} | {cells[1]} "
+            f"| {verdicts[0]} | {verdicts[1]} | {reason} |"
         )
-        print(f"[{year} team {r.team_id:02d}] {done.status} {verdict}", file=sys.stderr)
-        if done.ours is not None and row is not None and row["flops_G"] is not None:
-            ran.append((r.team_id, done.ours, row))
-    if len(ran) > 1:
-        lines += ["", *real_validate.subtrack_orders(ran)]
+        print(f"[{year} team {r.team_id:02d}] {done.status} {verdicts}", file=sys.stderr)
+        if done.status == "evaluated":
+            kept = Path(r.zip).with_suffix(".report.json")
+            reports[r.team_id] = json.loads(kept.read_text())
+    if len(reports) > 1:
+        orders = real_validate.board_orders(ruleset, reports)
+        lines += ["", *real_validate.subtrack_orders(orders, reference, label)]
     return [*lines, ""]
 
 
@@ -163,12 +185,22 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--reuse", action="store_true", help="reuse reports kept under --out")
     parser.add_argument("--calibrate", action="store_true", help="validate with --calibrate")
     parser.add_argument("--teams", help="validate only these team ids, comma-separated")
+    parser.add_argument(
+        "--runner",
+        choices=("local", "docker"),
+        default="local",
+        help="validate with this runner (docker: the CPU image, every ruleset package)",
+    )
     args = parser.parse_args(argv)
     out = Path(args.out) if args.out else None
     if args.validate and out is None:
         parser.error("--validate needs --out (the reports are kept beside the zips)")
     teams = frozenset(int(t) for t in args.teams.split(",")) if args.teams else None
-    how = Validation(args.timeout, args.reuse, args.calibrate, teams) if args.validate else None
+    how = (
+        Validation(args.timeout, args.reuse, args.calibrate, teams, args.runner)
+        if args.validate
+        else None
+    )
     for spec in args.repos:
         year, _, gitdir = spec.partition("=")
         table = year_table(year, Path(gitdir), out, check=args.check, validation=how)

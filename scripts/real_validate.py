@@ -8,7 +8,10 @@ reused on a rerun, so a long sweep can be resumed and the table regenerated in s
 Published figures (``docs/data/published-complexity.json``, from the organizers'
 repositories: 2026 per team from results.json, 2024/2025 the baseline only, 2022 transcribed
 from the results image) are compared at the precision they were published with: 2026's
-results.json gives exact counts, older tables 2-3 decimals.
+results.json gives exact counts, older tables 2-3 decimals. Where the organizers published no
+per-team figures, the reference is their own code run on the entry
+(``docs/data/official-complexity.json``, written by ``scripts/official_complexity.py``):
+exact counts.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 PUBLISHED = ROOT / "docs" / "data" / "published-complexity.json"
+OFFICIAL = ROOT / "docs" / "data" / "official-complexity.json"
 # report field, its unit, published field
 FIELDS = (
     ("params", 1e6, "params_M"),
@@ -52,20 +56,47 @@ def published_rows(year: int) -> dict[int, dict[str, Any]]:
     return best
 
 
+def official_rows(year: int, path: Path = OFFICIAL) -> dict[int, dict[str, Any]]:
+    """The organizers' code's figures per team of ``year``, in the published rows' shape
+    (exact counts); a team their code could not run on carries its ``error`` instead."""
+    if not path.exists():
+        return {}
+    rows: dict[int, dict[str, Any]] = {}
+    for row in json.loads(path.read_text()):
+        if row["year"] != year:
+            continue
+        if "error" in row:
+            rows[row["team_id"]] = {"error": row["error"]} | {f: None for _, _, f in FIELDS}
+            continue
+        rows[row["team_id"]] = {
+            "params_M": row["params"] / 1e6,
+            "flops_G": row["flops"] / 1e9,
+            "activations_M": row["activations"] / 1e6,
+            "conv": row["conv"],
+        }
+    return rows
+
+
 def _kept(report_path: Path) -> bool:
     """A kept report to reuse: any but a tool failure, which is tried again."""
     return report_path.exists() and "failed" not in json.loads(report_path.read_text())
 
 
 def validate(
-    zip_path: Path, ruleset: str, *, timeout_s: int, reuse: bool, calibrate: bool = False
+    zip_path: Path,
+    ruleset: str,
+    *,
+    timeout_s: int,
+    reuse: bool,
+    calibrate: bool = False,
+    runner: str = "local",
 ) -> Outcome:
     report_path = zip_path.with_suffix(".report.json")
     if not (reuse and _kept(report_path)):
         # --calibrate times the baseline here too: a CPU runtime hundreds of times the
         # reference GPU's overflows the exp-weighted score otherwise (a scoring bug, reported).
         cmd = [sys.executable, "-m", "esr_validator", "validate", str(zip_path)]
-        cmd += ["--runner", "local", "--device", "cpu", "--runs", "1", "--stable-runs", "0"]
+        cmd += ["--runner", runner, "--device", "cpu", "--runs", "1", "--stable-runs", "0"]
         cmd += ["--ruleset", ruleset, "--format", "json", "--no-progress"]
         cmd += ["--calibrate"] if calibrate else []
         try:
@@ -128,16 +159,45 @@ def cells(ours: dict[str, int] | None, row: dict[str, Any] | None) -> tuple[str,
     return mine, theirs
 
 
-def subtrack_orders(results: list[tuple[int, dict[str, int], dict[str, Any]]]) -> list[str]:
-    """The params and FLOPs sub-track orders (ascending) among the entries that ran and have
-    published figures: ours against the organizers'. Ties keep team order."""
+def board_orders(ruleset_name: str, reports: dict[int, dict[str, Any]]) -> dict[str, list[int]]:
+    """The params and FLOPs sub-track orders of ``batch``'s leaderboard over these reports
+    (team id -> report): the validator's own ranking code, as ``batch`` runs it."""
+    from esr_validator.batch.leaderboard import build_board
+    from esr_validator.ruleset import load_ruleset
+    from esr_validator.schemas.report import Report
+
+    ruleset = load_ruleset(ruleset_name)
+    parsed = {
+        f"team{t:02d}": (f"team{t:02d}.report.json", Report.model_validate(r))
+        for t, r in reports.items()
+    }
+    board = build_board(parsed, ruleset)
+    wanted = {("params",): "params", ("flops",): "flops"}
+    orders: dict[str, list[int]] = {}
+    for spec, track in zip(ruleset.tracks, board.tracks, strict=True):
+        name = wanted.get(tuple(spec.metrics or ()))
+        if name is None or spec.rank_by != "sub_score":
+            continue
+        ranked = sorted(
+            (r for r in track.rows if r.rank is not None), key=lambda r: (r.rank, r.entry)
+        )
+        orders[name] = [int(r.entry.removeprefix("team")) for r in ranked]
+    return orders
+
+
+def subtrack_orders(
+    orders: dict[str, list[int]], reference: dict[int, dict[str, Any]], label: str
+) -> list[str]:
+    """``batch``'s params and FLOPs sub-track orders against the reference's (ascending),
+    among the entries ranked that have reference figures. Ties keep team order."""
     lines = []
-    for name, _, published_field in FIELDS[:2]:
-        ours = [t for t, mine, _ in sorted(results, key=lambda r: (r[1][name], r[0]))]
-        theirs = [t for t, _, row in sorted(results, key=lambda r: (r[2][published_field], r[0]))]
+    for name, _, field in FIELDS[:2]:
+        ours = [t for t in orders.get(name, []) if reference.get(t, {}).get(field) is not None]
+        theirs = sorted(ours, key=lambda t: (reference[t][field], t))
         same = "identical" if ours == theirs else "differs"
         lines.append(
-            f"- {name} sub-track, {len(ours)} entries: ours {', '.join(f'{t:02d}' for t in ours)}"
-            f"; published {', '.join(f'{t:02d}' for t in theirs)}: **{same}**"
+            f"- {name} sub-track (`batch` leaderboard), {len(ours)} entries: ours "
+            f"{', '.join(f'{t:02d}' for t in ours)}; {label} "
+            f"{', '.join(f'{t:02d}' for t in theirs)}: **{same}**"
         )
     return lines

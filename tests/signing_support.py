@@ -12,7 +12,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from esr_validator.schemas.findings import Finding, Severity
 from esr_validator.schemas.manifest import Manifest
-from esr_validator.schemas.report import FigureSet, ImageResult, Report, SubmissionInfo
+from esr_validator.schemas.report import (
+    ComplexityFigures,
+    FigureSet,
+    ImageResult,
+    Report,
+    SplitFigures,
+    SubmissionInfo,
+)
 
 ZIP_BYTES = b"PK\x05\x06" + b"\x00" * 18  # an empty zip; only its digest matters here
 
@@ -87,3 +94,35 @@ def clear_signing_env(monkeypatch: pytest.MonkeyPatch, *extra: str) -> None:
 
     for name in (KEY_ENV, PUBKEY_ENV, PASSPHRASE_ENV, *extra):
         monkeypatch.delenv(name, raising=False)
+
+
+def evaluated_report(params_m: float, flops_g: float = 20.0) -> Report:
+    """An evaluated report on both 2024 splits with these complexity figures."""
+    split = {
+        "images": 1,
+        "official_runtime_ms": 20.0,
+        "official_runtime_ms_per_run": [20.0],
+        "official_memory_mb": 10.0,
+        "stable_runtime_ms": 20.0,
+    }
+    return make_report(
+        started_at=datetime(2025, 3, 1, tzinfo=UTC),
+        splits=[
+            SplitFigures(split="valid", psnr=27.0, **split),  # type: ignore[arg-type]
+            SplitFigures(split="test", psnr=27.0, **split),  # type: ignore[arg-type]
+        ],
+        official=FigureSet(protocol="official", runtime_ms=20.0, memory_mb=10.0, description="x"),
+        complexity=ComplexityFigures(
+            params=round(params_m * 1e6),
+            params_m=params_m,
+            params_before_inference=round(params_m * 1e6),
+            flops=round(flops_g * 1e9),
+            flops_g=flops_g,
+            unsupported_ops={},
+            activations=1,
+            activations_m=1e-6,
+            conv_count=1,
+            input_dependent=False,
+            input_size=256,
+        ),
+    )

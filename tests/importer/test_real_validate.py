@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import importlib
+import json
 import sys
 from pathlib import Path
+from typing import Any
+
+from tests.signing_support import evaluated_report
 
 # Imported by name, as scripts/real_entries.py does (its dataclass needs a registered module).
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
@@ -50,14 +54,54 @@ def test_kept_reports_say_why_nothing_was_measured() -> None:
     assert outcome.ours is None and outcome.reason.startswith("ESR403: mamba_ssm")
 
 
-def test_subtrack_orders_compare_rankings() -> None:
-    small = OURS | {"params": 100, "flops": 10}
-    big = OURS | {"params": 200, "flops": 20}
-    rows = [
-        (1, big, _row(params_M=0.0002, flops_G=2e-8)),
-        (2, small, _row(params_M=0.0001, flops_G=1e-8)),
-    ]
-    lines = rv.subtrack_orders(rows)
+def _reports(figures: dict[int, tuple[float, float]]) -> dict[int, dict[str, Any]]:
+    """Evaluated 2024 reports as kept beside the zips: team -> (params M, FLOPs G)."""
+    return {
+        team: evaluated_report(params, flops).model_dump(mode="json")
+        for team, (params, flops) in figures.items()
+    }
+
+
+def test_board_orders_are_the_batch_leaderboards_subtracks() -> None:
+    reports = _reports({1: (0.3, 10.0), 2: (0.1, 30.0), 3: (0.2, 20.0)})
+    orders = rv.board_orders("ntire2024_esr", reports)
+    assert orders == {"params": [2, 3, 1], "flops": [1, 3, 2]}
+
+
+def test_board_orders_leave_out_what_batch_does_not_rank() -> None:
+    reports = _reports({1: (0.3, 10.0), 2: (0.1, 30.0)})
+    reports[2] = reports[2] | {"status": "failed", "ok": False}
+    assert rv.board_orders("ntire2024_esr", reports) == {"params": [1], "flops": [1]}
+
+
+def test_subtrack_orders_compare_the_board_with_the_reference() -> None:
+    reference = {1: _row(params_M=0.3, flops_G=10.0), 2: _row(params_M=0.1, flops_G=30.0)}
+    lines = rv.subtrack_orders({"params": [2, 1], "flops": [1, 2]}, reference, "published")
     assert lines[0].endswith("ours 02, 01; published 02, 01: **identical**")
-    swapped = [(1, small, rows[0][2]), (2, big, rows[1][2])]
-    assert rv.subtrack_orders(swapped)[1].endswith("published 02, 01: **differs**")
+    assert lines[1].endswith("ours 01, 02; published 01, 02: **identical**")
+    swapped = rv.subtrack_orders({"params": [1, 2], "flops": [1, 2]}, reference, "code")
+    assert swapped[0].endswith("ours 01, 02; code 02, 01: **differs**")
+
+
+def test_subtrack_orders_keep_only_entries_with_reference_figures() -> None:
+    reference = {1: _row(params_M=0.3, flops_G=10.0), 3: _row()}
+    lines = rv.subtrack_orders({"params": [3, 1, 2], "flops": [1]}, reference, "published")
+    assert ", 1 entries: ours 01; published 01" in lines[0]
+
+
+def test_official_rows_read_the_organizers_code_figures(tmp_path: Path) -> None:
+    path = tmp_path / "official.json"
+    rows = [
+        {"year": 2024, "team_id": 1, "params": 218288, "flops": 11952734208}
+        | {"activations": 36103168, "conv": 24},
+        {"year": 2024, "team_id": 7, "error": "ModuleNotFoundError: No module named 'mamba_ssm'"},
+        {"year": 2025, "team_id": 1, "params": 1, "flops": 1, "activations": 1, "conv": 1},
+    ]
+    path.write_text(json.dumps(rows))
+    code = rv.official_rows(2024, path)
+    assert sorted(code) == [1, 7]
+    ours = {"params": 218288, "flops": 11952734208, "activations": 36103168, "conv_count": 24}
+    assert rv.compare(ours, code[1]) == ("identical", [])
+    assert rv.compare(ours | {"flops": 11952734209}, code[1])[0] == "differs"
+    assert code[7]["flops_G"] is None and "mamba_ssm" in code[7]["error"]
+    assert rv.official_rows(2024, tmp_path / "absent.json") == {}

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import math
-from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -16,11 +15,11 @@ from esr_validator.batch.leaderboard import build_board
 from esr_validator.batch.page import html_text
 from esr_validator.batch.tables import csv_text, md_text
 from esr_validator.ruleset import load_ruleset
-from esr_validator.schemas.report import ComplexityFigures, FigureSet, Report, SplitFigures
+from esr_validator.schemas.report import FigureSet
 from esr_validator.scoring import ScoringInputs, rank_field, score, scoring_findings
 from esr_validator.signing import read_report, sign_report, verify_envelope, write_envelope
 from esr_validator.verdict import unresolved_runtime
-from tests.signing_support import make_report, new_key
+from tests.signing_support import evaluated_report, new_key
 
 R2024 = load_ruleset("ntire2024_esr")
 KEY = new_key()
@@ -69,49 +68,18 @@ def test_weighted_sum_past_the_largest_double_is_a_finding() -> None:
     assert any(r.startswith("score overflow") for r in result.reasons)
 
 
-def _evaluated(params_m: float) -> Report:
-    split = {
-        "images": 1,
-        "official_runtime_ms": 20.0,
-        "official_runtime_ms_per_run": [20.0],
-        "official_memory_mb": 10.0,
-        "stable_runtime_ms": 20.0,
-    }
-    return make_report(
-        started_at=datetime(2025, 3, 1, tzinfo=UTC),
-        splits=[
-            SplitFigures(split="valid", psnr=27.0, **split),  # type: ignore[arg-type]
-            SplitFigures(split="test", psnr=27.0, **split),  # type: ignore[arg-type]
-        ],
-        official=FigureSet(protocol="official", runtime_ms=20.0, memory_mb=10.0, description="x"),
-        complexity=ComplexityFigures(
-            params=round(params_m * 1e6),
-            params_m=params_m,
-            params_before_inference=round(params_m * 1e6),
-            flops=20_000_000_000,
-            flops_g=20.0,
-            unsupported_ops={},
-            activations=1,
-            activations_m=1e-6,
-            conv_count=1,
-            input_dependent=False,
-            input_size=256,
-        ),
-    )
-
-
 def test_unused_parameters_score_reaches_the_leaderboard(tmp_path: Path) -> None:
     """About 6.5 M unused parameters: params score exp(2 x 6.5 / 0.317) ~ 6.4e17, an
     integral double written without a decimal point. The batch used to die re-reading it."""
     path = tmp_path / "huge.json"
-    report = _evaluated(6.5)
+    report = evaluated_report(6.5)
     result = score(ScoringInputs.from_report(report, R2024), R2024)
     judged = report.model_copy(update={"scoring": result})  # as the verdict step records it
     assert judged.scoring is not None and judged.scoring.scores["params"] > 2.0**53
     write_envelope(sign_report(judged, KEY), path)
     verify_envelope(path.read_bytes(), KEY.public_key())  # the organizer's own report verifies
     reports = {"huge": ("reports/huge.json", read_report(path))}
-    reports["small"] = ("reports/small.json", _evaluated(0.3))
+    reports["small"] = ("reports/small.json", evaluated_report(0.3))
     board = build_board(reports, R2024)
     entry = next(e for e in board.entries if e.name == "huge")
     params_score = math.exp(2 * 6.5 / R2024.baseline.params_m)
@@ -130,7 +98,7 @@ def test_a_runtime_below_the_clock_is_scored_at_its_resolution(
 ) -> None:
     """A forward shorter than the channel's jitter leaves 0 ms once the overhead is taken
     off: no runtime the formulas accept. It used to end the batch in a validator error."""
-    report = _evaluated(0.3).model_copy(
+    report = evaluated_report(0.3).model_copy(
         update={
             "official": FigureSet(
                 protocol="official", runtime_ms=0.0, memory_mb=10.0, description="x"
