@@ -15,6 +15,7 @@ from esr_validator.schemas.worker import Complexity, ImageTiming, WorkerResult
 # A model whose raw output leaves [-50 %, 150 %] of data_range is almost surely mis-scaled.
 RANGE_SLACK = 0.5
 
+
 def _examples(names: list[str]) -> str:
     shown = ", ".join(names[:3])
     return shown + (f" and {len(names) - 3} more" if len(names) > 3 else "")
@@ -128,11 +129,22 @@ def timing_findings(stable: FigureSet) -> list[Finding]:
                 f"resolution: its round trips alone spread by {res:.2f} ms run to run",
             )
         )
+    if stable.machine_noisy and stable.machine_cv is not None:
+        out.append(
+            finding(
+                "machine-noisy",
+                f"a fixed-work reference model's runtime spread by {stable.machine_cv:.1%} "
+                "from run to run on this machine"
+                + ("" if stable.run_cv is None else f" (this model's: {stable.run_cv:.1%})"),
+            )
+        )
     if not stable.noisy:
         return out
     if stable.run_cv is None:  # the synthetic protocol: one run, passes of one input
         return [finding("timing-noisy", "the timed passes spread by more than 10 % (IQR/median)")]
     beyond = "" if res is None else f", beyond the clock's own {res:.2f} ms"
+    if stable.machine_cv is not None:
+        beyond += f" and 2.5 times the machine's own {stable.machine_cv:.1%}"
     return [
         *out,
         finding(

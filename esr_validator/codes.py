@@ -458,6 +458,16 @@ _ENTRIES: tuple[Code, ...] = (
         "resolution, an upper bound. Time on the official data, or on a GPU (CUDA events).",
         context=True,
     ),
+    Code(
+        "ESR521",
+        "machine-noisy",
+        W,
+        "This machine spreads a fixed workload by more than 3 % from run to run, whatever "
+        "the model: its runtimes are not comparable with a quiet machine's. A model is "
+        "flagged noisy (ESR509) only beyond 2.5 times that spread. Close other workloads, "
+        "pin the evaluation to idle cores, or time on a dedicated machine.",
+        context=True,
+    ),
     # --- worker failures -------------------------------------------------------------------
     Code(
         "ESR601",

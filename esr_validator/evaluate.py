@@ -26,6 +26,7 @@ from esr_validator.official import (
     NULL_PASSES,
     OUTPUT_TOLERANCE,
     LRImage,
+    RunRecord,
     SessionFailed,
     Sessions,
     decode,
@@ -39,6 +40,7 @@ from esr_validator.schemas.ruleset import YChannel
 from esr_validator.schemas.worker import (
     WorkerConfig,
     WorkerResult,
+    reference_layers,
 )
 from esr_validator.settings import ComplexityInputOption, SyntheticOptions
 
@@ -148,8 +150,16 @@ class SandboxRun:
             gpu=self.options.gpu,
             sr_dir=self.sr_dir,
             progress=progress,
-            total=len(self.images) * (NULL_PASSES + runs) + (runs if repeat else 0),
+            total=len(self.images) * (NULL_PASSES + runs * (2 if self._reference else 1))
+            + (runs if repeat else 0),
         )
+
+    @property
+    def _reference(self) -> bool:
+        """Whether each run is followed by the reference model's (the stable set's noise is
+        judged against it): only where there is a run-to-run spread to judge."""
+        o = self.options
+        return o.synthetic is None and o.stable_runs > 0 and o.runs >= 2
 
     def run(self, progress: Progress | None = None) -> tuple[WorkerResult | None, list[Finding]]:
         started = time.perf_counter()
@@ -158,7 +168,17 @@ class SandboxRun:
         repeat = self.options.synthetic is None and self.options.stable_runs > 0
         try:
             overhead, counted = sessions.overhead()
-            records = [sessions.official_run(r, repeat=repeat) for r in range(runs)]
+            if counted.complexity is not None:
+                c = counted.complexity
+                pixels = c.input_height * c.input_width
+                scale = sessions.config.manifest.scale
+                sessions.reference_layers = reference_layers(c.flops, pixels, scale)
+            records: list[RunRecord] = []
+            references: list[RunRecord] | None = []
+            for r in range(runs):
+                records.append(sessions.official_run(r, repeat=repeat))
+                if self._reference and references is not None:
+                    references = self._reference_run(sessions, references)
         except SessionFailed as exc:
             return self._failed(exc)
         result, findings = assemble(
@@ -169,6 +189,7 @@ class SandboxRun:
             synthetic=self.options.synthetic is not None,
             tolerance=OUTPUT_TOLERANCE,
             null=sessions.null,
+            references=references or [],
         )
         if any(o.log_truncated for o in sessions.outcomes):
             findings.append(
@@ -180,6 +201,15 @@ class SandboxRun:
         wall = time.perf_counter() - started
         result = result.model_copy(update={"complexity": counted.complexity, "wall_s": wall})
         return result, findings
+
+    @staticmethod
+    def _reference_run(sessions: Sessions, done: list[RunRecord]) -> list[RunRecord] | None:
+        """``done`` and one more reference run; None once one failed (it is the validator's
+        own model: the stable set is then judged without the machine's spread)."""
+        try:
+            return [*done, sessions.reference_run()]
+        except SessionFailed:
+            return None
 
     @staticmethod
     def _failed(exc: SessionFailed) -> tuple[WorkerResult | None, list[Finding]]:
@@ -198,7 +228,6 @@ class SandboxRun:
             return None, problems + process_findings(outcome, role="worker")
         message = str(exc) or "the sandbox gave no result"
         return None, [*problems, finding("worker-result-invalid", message)]
-
 
 
 class Evaluation:

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from esr_validator.noise import MACHINE_FACTOR, clock_sd, judge
 from esr_validator.noise import NOISY_CV as NOISY_CV  # re-exported: callers read it here
-from esr_validator.noise import clock_sd, judge
 from esr_validator.schemas.fidelity import ImageScore
 from esr_validator.schemas.report import (
     ComplexityFigures,
@@ -115,18 +115,22 @@ def _resolution(images: list[ImageTiming], *, events: bool) -> float | None:
     return clock_sd([[c[p] for c in columns] for p in range(passes)], [im.split for im in images])
 
 
+def _by_run(splits: list[SplitFigures], images: list[ImageTiming], attr: str) -> list[float]:
+    """Per run, (mean over each split's images of ``attr``) averaged over the splits."""
+    per_split = [_per_run_means([im for im in images if im.split == s.split], attr) for s in splits]
+    runs = min((len(p) for p in per_split), default=0)
+    return [float(np.mean([p[r] for p in per_split])) for r in range(runs)]
+
+
 def stable_set(
     splits: list[SplitFigures], images: list[ImageTiming], *, events: bool = False
 ) -> FigureSet:
     """The warm figures: per run, the mean over each split's warm images, (valid + test) / 2;
     noisy on run-to-run variation only, and only beyond the clock's own (``events``: the
     runs were timed by CUDA events, whose null figures are then the clock)."""
-    per_split = [
-        _per_run_means([im for im in images if im.split == s.split], "stable_ms") for s in splits
-    ]
-    runs = min((len(p) for p in per_split), default=0)
-    by_run = [float(np.mean([p[r] for p in per_split])) for r in range(runs)]
-    noise = judge(by_run, _resolution(images, events=events))
+    by_run = _by_run(splits, images, "stable_ms")
+    machine = _by_run(splits, images, "reference_ms")
+    noise = judge(by_run, _resolution(images, events=events), machine)
     return FigureSet(
         protocol="stable",
         runtime_ms=_avg_splits([s.stable_runtime_ms for s in splits]),
@@ -135,10 +139,14 @@ def stable_set(
         noisy=noise.noisy,
         resolution_ms=noise.resolution_ms,
         below_resolution=noise.below_resolution,
+        machine_cv=noise.machine_cv,
+        machine_noisy=noise.machine_noisy,
         description="The official runs' warm images (the first image's warm repeat for its "
         "cold forward): per-run mean per split, mean over runs, (valid+test)/2; noisy when "
-        f"the run-to-run CV exceeds {NOISY_CV:.0%} and the spread twice the clock's own "
-        "(resolution_ms); memory: the first split's peak, each split's own peak in splits[].",
+        f"the run-to-run CV exceeds {NOISY_CV:.0%}, the spread twice the clock's own "
+        f"(resolution_ms) and the CV {MACHINE_FACTOR:g} times the machine's own (machine_cv: "
+        "a fixed-work reference model's, timed after each run); memory: the first split's "
+        "peak, each split's own peak in splits[].",
     )
 
 
@@ -239,6 +247,7 @@ def _image_results(result: WorkerResult, scores: list[ImageScore]) -> list[Image
                 overhead_ms=im.overhead_ms,
                 event_ms=im.event_ms,
                 null_ms=im.null_ms,
+                reference_ms=im.reference_ms,
                 sr_sha256=im.sr_sha256[0] if im.sr_sha256 and im.sr_sha256[0] else None,
             )
         )

@@ -10,6 +10,8 @@
   end of that run; every other image is already warm, and its stable figure is its official
   one. Memory: the first split's reading is already per-split; later splits are read after a
   reset (the official figure is the running maximum of both).
+- **Reference.** The fixed-work reference model's answers after each run (no entry code in
+  that process) get the same clock; they are kept per image only when every run has one.
 - **Agreement.** Each run's SR output of each image is hashed; an output that differs from
   run 0's by more than one uint8 level anywhere (floating-point non-determinism moves a
   rounding by at most that; :data:`esr_validator.official.OUTPUT_TOLERANCE`) gets ESR513.
@@ -75,10 +77,15 @@ def assemble(
     synthetic: bool,
     tolerance: int,
     null: NullPasses | None = None,
+    references: list[RunRecord] | None = None,
 ) -> tuple[WorkerResult, list[Finding]]:
-    """``null``: every null-model pass, kept per image for the clock's own spread."""
+    """``null``: every null-model pass, kept per image for the clock's own spread;
+    ``references``: the reference model's run after each official run (the machine's)."""
     findings: list[Finding] = []
     null = null or NullPasses()
+    reference_times = [_run_times(rec, overhead, cuda=cuda)[0] for rec in references or []]
+    if len(reference_times) != len(records) or synthetic:
+        reference_times = []
     per_run, infos = [], []
     for r, record in enumerate(records):
         times, clock, problems = _run_times(record, overhead, cuda=cuda)
@@ -133,6 +140,7 @@ def assemble(
                 overhead_ms=overhead[k],
                 null_ms=[p[k] for p in null.outer_ms if len(p) == len(images)],
                 null_event_ms=_events(null, k, len(images)) if cuda else [],
+                reference_ms=[times[k] for times in reference_times],
                 sr_sha256=[rec.sha256[k] for rec in records],
             )
         )

@@ -12,6 +12,13 @@ Two conditions make ``noisy`` (docs/metrics.md, "Why noisy is run-to-run only"):
   the same images, with nothing computed. On a GPU whose CUDA events were kept, the null
   passes' event figures play that part.
 
+- **Beyond the machine**: its run-to-run CV exceeds :data:`MACHINE_FACTOR` times the
+  machine's own (``machine_cv``): the run-to-run CV of a fixed-work reference model, timed
+  the same way on the same images in a process of its own after each run, with no entry code
+  loaded (:mod:`esr_validator.official`). A machine whose cores are shared spreads every
+  workload; that spread is the machine's, not the model's, and the machine is reported as
+  noisy instead (``machine_noisy``: its CV exceeds :data:`NOISY_CV`).
+
 A runtime for which even a :data:`NOISY_CV` spread is within the clock's reach is
 ``below_resolution``: its CV says more about the clock than about the model.
 """
@@ -26,6 +33,10 @@ NOISY_CV = 0.03  # run-to-run; see docs/metrics.md for the measurements behind i
 # With the clock's SD known, clock noise alone exceeds twice it with probability
 # P(chi2_{R-1} > 4 (R-1)): 4.6 % for 2 runs, 1.8 % for 3, 0.3 % for 5.
 CLOCK_FACTOR = 2.0
+# Two CVs of R runs each: with the same underlying spread, the ratio of their variances is
+# F(R-1, R-1); P(F(4, 4) > 6.39) = 5 %, an SD ratio of 2.53. So a model is noisier than the
+# machine only when its CV is more than 2.5 times the reference's (5 runs, 5 % false alarms).
+MACHINE_FACTOR = 2.5
 
 
 @dataclass(frozen=True)
@@ -34,6 +45,8 @@ class Noise:
     noisy: bool
     resolution_ms: float | None
     below_resolution: bool
+    machine_cv: float | None = None
+    machine_noisy: bool = False
 
 
 def _weights(splits: list[str]) -> list[float]:
@@ -63,16 +76,29 @@ def clock_sd(passes: list[list[float]], splits: list[str]) -> float | None:
     return float(max(whole, per_image))
 
 
-def judge(by_run: list[float], resolution_ms: float | None) -> Noise:
-    """``by_run``: the per-run figures. Without a resolution (no null passes) the relative
-    condition decides alone."""
+def cv(values: list[float]) -> float | None:
+    """The coefficient of variation; None for fewer than 2 values or a mean that is not > 0."""
+    if len(values) < 2 or statistics.fmean(values) <= 0:
+        return None
+    return float(statistics.stdev(values) / statistics.fmean(values))
+
+
+def judge(
+    by_run: list[float], resolution_ms: float | None, machine_by_run: list[float] | None = None
+) -> Noise:
+    """``by_run``: the per-run figures; ``machine_by_run``: the reference model's, one per
+    run. Without a resolution (no null passes) or a reference, those conditions drop out."""
+    machine = cv(machine_by_run or [])
+    machine_noisy = machine is not None and machine > NOISY_CV
     if not by_run or statistics.fmean(by_run) <= 0:
-        return Noise(None, False, resolution_ms, False)
+        return Noise(None, False, resolution_ms, False, machine, machine_noisy)
     mean = statistics.fmean(by_run)
     floor = CLOCK_FACTOR * resolution_ms if resolution_ms is not None else 0.0
     below = floor > NOISY_CV * mean
     if len(by_run) < 2:
-        return Noise(None, False, resolution_ms, below)
+        return Noise(None, False, resolution_ms, below, machine, machine_noisy)
     sd = statistics.stdev(by_run)
-    cv = sd / mean
-    return Noise(float(cv), cv > NOISY_CV and sd > floor, resolution_ms, below)
+    run_cv = sd / mean
+    beyond_machine = machine is None or run_cv > MACHINE_FACTOR * machine
+    noisy = run_cv > NOISY_CV and sd > floor and beyond_machine
+    return Noise(float(run_cv), noisy, resolution_ms, below, machine, machine_noisy)

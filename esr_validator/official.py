@@ -7,6 +7,9 @@
   loads the entry, runs one forward and counts complexity.
 - Each official run is a fresh sandbox process: load, valid pass, test pass, one warm repeat
   of the first image, mirrored (for the stable figure), exit. Nothing written survives a run.
+- After each official run, a process with no entry code answers the same images with a
+  fixed-work reference model (``reference_run``): the machine's own run-to-run spread, which
+  the stable set's ``noisy`` is judged against (:mod:`esr_validator.noise`).
 - Every round trip is timed here (``outer_ms``). On the CPU the runtime is that figure less
   the overhead; on a GPU the in-worker CUDA-event figure is kept when the outer bound agrees
   (:mod:`esr_validator.integrity`).
@@ -133,6 +136,7 @@ class Sessions:
     done: int = 0
     outcomes: list[ProcessOutcome] = field(default_factory=list)
     null: NullPasses = field(default_factory=NullPasses)
+    reference_layers: int = 1
 
     def _tick(self) -> None:
         self.done += 1
@@ -140,7 +144,10 @@ class Sessions:
             self.progress(min(self.done, self.total), self.total)
 
     def _driver(self, mode: str) -> Driver:
-        config = self.config.model_copy(update={"mode": mode})
+        update: dict[str, object] = {"mode": mode}
+        if mode == "reference":
+            update["reference_layers"] = self.reference_layers
+        config = self.config.model_copy(update=update)
         return Driver(
             self.runner, config, mounts=self.mounts, timeout_s=self.timeout_s, gpu=self.gpu
         )
@@ -201,6 +208,22 @@ class Sessions:
 
     def null_overhead(self) -> list[float]:
         return self.overhead("null")[0]
+
+    def reference_run(self) -> RunRecord:
+        """Every image answered once by the reference model, in a process of its own that
+        loads no entry code: the machine's share of the run-to-run spread."""
+
+        def body(driver: Driver) -> RunRecord:
+            record = RunRecord()
+            driver.ready()
+            for image in self.images:
+                out, _, ms = self._send(driver, image)
+                record.outputs.append(out)
+                record.outer_ms.append(ms)
+            record.result = driver.finish()
+            return record
+
+        return self._guarded("reference", body)
 
     def official_run(self, index: int, *, repeat: bool) -> RunRecord:
         def body(driver: Driver) -> RunRecord:

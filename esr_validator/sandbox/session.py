@@ -24,6 +24,7 @@ from esr_validator.sandbox.loader import load_model, model_dtype, place_model
 from esr_validator.sandbox.serve import Server
 from esr_validator.schemas import channel
 from esr_validator.schemas.worker import (
+    REFERENCE_WIDTH,
     Complexity,
     Environment,
     SyntheticTiming,
@@ -45,6 +46,35 @@ def _null_forward(scale: int) -> Callable[[torch.Tensor], torch.Tensor]:
 
     def run(x: torch.Tensor) -> torch.Tensor:
         return x.new_zeros(1, 3, x.shape[-2] * scale, x.shape[-1] * scale)
+
+    return run
+
+
+def reference_model(scale: int, layers: int) -> torch.nn.Module:
+    """A fixed-work model (3x3 convolutions, ReLU, pixel shuffle; fixed random weights): its
+    run-to-run spread is the machine's, since nothing about it changes between runs."""
+    c = REFERENCE_WIDTH
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        body: list[torch.nn.Module] = [torch.nn.Conv2d(3, c, 3, padding=1)]
+        for _ in range(layers - 1):
+            body += [torch.nn.ReLU(), torch.nn.Conv2d(c, c, 3, padding=1)]
+        body += [torch.nn.Conv2d(c, 3 * scale * scale, 3, padding=1), torch.nn.PixelShuffle(scale)]
+        model = torch.nn.Sequential(*body)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model.eval()
+
+
+def _reference_forward(
+    scale: int, layers: int, device: torch.device
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    model = reference_model(scale, layers).to(device)
+
+    def run(x: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            out: torch.Tensor = model(x.float())
+        return out
 
     return run
 
@@ -167,6 +197,11 @@ class Session:
         torch.backends.cudnn.benchmark = c.cudnn_benchmark
         if c.mode in ("complexity", "null"):
             return self._run_complexity()
+        if c.mode == "reference":  # no entry code: the machine's own spread
+            self._ready()
+            forward = _reference_forward(self.manifest.scale, c.reference_layers, self.device)
+            self._serve(forward, torch.float32)
+            return WorkerResult(status="ok", environment=self.environment())
         model = self._stage("load", self._load)
         self._ready()
         forward = make_forward(model, self.manifest.inference, scale=self.manifest.scale)

@@ -121,6 +121,12 @@ class ImageResult(_Strict):
         description="The null model's round trips, one per calibration pass: the clock's "
         "own spread (overhead_ms is their minimum).",
     )
+    reference_ms: list[float] = Field(
+        default_factory=list,
+        description="A fixed-work reference model's time on this image, one per run, timed "
+        "like the stable figure in a process after that run with no entry code: the "
+        "machine's own run-to-run spread.",
+    )
     sr_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
 
 
@@ -174,6 +180,16 @@ class FigureSet(_Strict):
         default=False,
         description="Twice resolution_ms exceeds the relative threshold's share of runtime_ms: "
         "the clock cannot resolve that spread of so short a runtime.",
+    )
+    machine_cv: float | None = Field(
+        default=None,
+        description="Run-to-run CV of the reference model's figure (images[].reference_ms, "
+        "same arithmetic): the machine's own spread; noisy needs a CV 2.5 times it.",
+    )
+    machine_noisy: bool = Field(
+        default=False,
+        description="machine_cv exceeds the relative threshold: this machine spreads a fixed "
+        "workload by more than 3 % from run to run, whatever the model.",
     )
     description: str
 

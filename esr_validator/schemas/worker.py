@@ -41,16 +41,31 @@ class SyntheticSpec(_Strict):
     no_grad: bool = True
 
 
+REFERENCE_WIDTH = 32  # channels of the reference model (reference mode)
+
+
+def reference_layers(flops: int, pixels: int, scale: int) -> int:
+    """The reference model's depth at which it does about the work, per input pixel, of a
+    model counted at ``flops`` on ``pixels`` input pixels (clamped to 1-64): 3x3 convolutions
+    3 -> C, (depth - 1) x C -> C, C -> 3 scale^2."""
+    c = REFERENCE_WIDTH
+    head_tail = 9 * 3 * c + 9 * c * 3 * scale * scale
+    middle = round((flops / max(pixels, 1) - head_tail) / (9 * c * c))
+    return int(min(max(middle + 1, 1), 64))
+
+
 class WorkerConfig(_Strict):
     """What one sandbox process is asked to do; it arrives as the channel's first frame.
 
     ``run``: load, answer images one at a time (one official run), exit. ``complexity``:
     answer images with a null model first (the channel's overhead, measured before any entry
     code is imported), then load, run one forward, count complexity, exit. ``null``: the
-    null-model answers only, no model loaded.
+    null-model answers only, no model loaded. ``reference``: answers from a fixed-work
+    reference model (``reference_layers`` deep), no entry code loaded: the machine's own
+    run-to-run spread (:mod:`esr_validator.noise`).
     """
 
-    mode: Literal["run", "complexity", "null"] = "run"
+    mode: Literal["run", "complexity", "null", "reference"] = "run"
     manifest: Manifest
     submission_dir: str | None = None
     model_file: str | None = Field(default=None, description="Relative to submission_dir.")
@@ -69,6 +84,9 @@ class WorkerConfig(_Strict):
     threads: int | None = Field(default=None, ge=1, le=256)
     synthetic: SyntheticSpec | None = Field(
         default=None, description="After the images, time by the synthetic protocol."
+    )
+    reference_layers: int = Field(
+        default=1, ge=1, le=64, description="Depth of the reference model (reference mode)."
     )
 
 
@@ -106,6 +124,11 @@ class ImageTiming(_Strict):
         default_factory=list,
         max_length=MAX_RUNS,
         description="The null model's in-worker CUDA-event figure in each pass (GPU only).",
+    )
+    reference_ms: list[float] = Field(
+        default_factory=list,
+        max_length=MAX_RUNS,
+        description="The reference model's time, one per run, by the stable figure's clock.",
     )
     sr_sha256: list[str] = Field(
         default_factory=list, max_length=MAX_RUNS, description="The SR output of each run."

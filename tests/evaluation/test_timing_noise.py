@@ -39,7 +39,7 @@ def _quiet() -> str | None:
     return None if load < 0.75 * cores else f"load average {load:.1f} on {cores} cores"
 
 
-def test_the_clock_resolution_comes_from_every_null_pass() -> None:
+def test_the_clock_and_the_machine_are_measured_beside_the_runs() -> None:
     report = evaluate(SAMPLE, options=RUNS)
     stable = report.stable
     assert stable is not None and stable.runtime_ms is not None and stable.run_cv is not None
@@ -48,6 +48,13 @@ def test_the_clock_resolution_comes_from_every_null_pass() -> None:
     for im in report.images:
         assert len(im.null_ms) == NULL_PASSES and im.overhead_ms == min(im.null_ms)
     assert stable.resolution_ms is not None and stable.resolution_ms > 0
+    # After each run, the reference model answered every image once, in a process of its
+    # own: the machine's spread, one figure per run, judged beside the model's.
+    for im in report.images:
+        assert len(im.reference_ms) == len(im.stable_ms) == 5
+        assert all(ms >= 0 for ms in im.reference_ms)
+    assert stable.machine_cv is not None and stable.machine_cv >= 0
+    assert ("ESR521" in codes(report)) == stable.machine_noisy
 
 
 @pytest.mark.xfail(

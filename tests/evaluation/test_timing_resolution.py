@@ -2,7 +2,9 @@
 
 The per-run figures and the null passes are built by hand: the statistic is the test. A
 run-to-run spread is noise only when it is both above ``NOISY_CV`` of the runtime and above
-``CLOCK_FACTOR`` times what the clock alone spreads (the null model's passes, same arithmetic).
+``CLOCK_FACTOR`` times what the clock alone spreads (the null model's passes, same arithmetic),
+and, where a reference model was timed after each run, above ``MACHINE_FACTOR`` times the
+machine's own CV (that model's per-run figures, same arithmetic).
 """
 
 from __future__ import annotations
@@ -15,13 +17,18 @@ import pytest
 from esr_validator import figures, noise
 from esr_validator.checks import timing_findings
 from esr_validator.schemas.report import FigureSet
-from esr_validator.schemas.worker import ImageTiming, RunInfo, WorkerResult
+from esr_validator.schemas.worker import ImageTiming, RunInfo, WorkerResult, reference_layers
 
 SPLITS = ["valid", "valid", "test"]
 
 
 def _image(
-    split: str, k: int, stable: list[float], null: list[float], events: list[float] | None = None
+    split: str,
+    k: int,
+    stable: list[float],
+    null: list[float],
+    events: list[float] | None = None,
+    reference: list[float] | None = None,
 ) -> ImageTiming:
     return ImageTiming(
         split=split,
@@ -35,15 +42,21 @@ def _image(
         out_channels=3,
         null_ms=null,
         null_event_ms=events or [],
+        reference_ms=reference or [],
     )
 
 
 def _report(
-    per_run: list[float], nulls: list[list[float]], *, events: list[list[float]] | None = None
+    per_run: list[float],
+    nulls: list[list[float]],
+    *,
+    events: list[list[float]] | None = None,
+    reference: list[float] | None = None,
 ) -> FigureSet:
-    """Every image takes ``per_run[r]`` in run ``r``; image ``k``'s null passes: ``nulls[k]``."""
+    """Every image takes ``per_run[r]`` in run ``r`` (the reference model ``reference[r]``);
+    image ``k``'s null passes: ``nulls[k]``."""
     images = [
-        _image(s, k, list(per_run), nulls[k], events[k] if events else None)
+        _image(s, k, list(per_run), nulls[k], events[k] if events else None, reference)
         for k, s in enumerate(SPLITS)
     ]
     clock = "cuda-events" if events else "outer"
@@ -137,3 +150,75 @@ def test_cuda_event_runs_take_the_null_event_figures_as_the_clock() -> None:
 def test_without_null_passes_the_threshold_decides_alone() -> None:
     stable = _report([200.0, 230.0, 190.0], [[], [], []])
     assert stable.resolution_ms is None and stable.noisy and not stable.below_resolution
+
+
+NULLS = [[5.0, 5.2], [6.0, 6.1], [5.5, 5.3]]
+
+
+def test_a_spread_the_machine_shares_is_the_machines_not_the_models() -> None:
+    # Runs 15 % apart, and a fixed-work reference that spreads as much: the machine's.
+    per_run = [200.0, 260.0, 190.0, 240.0, 205.0]
+    stable = _report(per_run, NULLS, reference=[100.0, 128.0, 97.0, 121.0, 104.0])
+    assert stable.run_cv is not None and stable.run_cv > noise.NOISY_CV
+    assert stable.machine_cv is not None and stable.machine_cv > noise.NOISY_CV
+    assert stable.run_cv < noise.MACHINE_FACTOR * stable.machine_cv
+    assert not stable.noisy and stable.machine_noisy
+    [found] = timing_findings(stable)
+    assert found.code == "ESR521" and found.severity == "warning"
+    assert f"{stable.machine_cv:.1%}" in found.message and f"{stable.run_cv:.1%}" in found.message
+
+
+def test_a_model_far_noisier_than_a_quiet_machine_is_noisy() -> None:
+    per_run = [200.0, 260.0, 190.0, 240.0, 205.0]
+    stable = _report(per_run, NULLS, reference=[100.0, 101.0, 99.5, 100.4, 100.2])
+    assert stable.machine_cv is not None and stable.machine_cv < noise.NOISY_CV
+    assert stable.noisy and not stable.machine_noisy
+    [found] = timing_findings(stable)
+    assert found.code == "ESR509" and "2.5 times the machine's own" in found.message
+
+
+def test_a_model_noisier_than_a_noisy_machine_by_the_factor_is_still_noisy() -> None:
+    per_run = [100.0, 200.0, 60.0, 180.0, 90.0]  # CV about 45 %
+    stable = _report(per_run, NULLS, reference=[100.0, 108.0, 95.0, 104.0, 99.0])  # about 5 %
+    assert stable.noisy and stable.machine_noisy
+    assert {f.code for f in timing_findings(stable)} == {"ESR509", "ESR521"}
+
+
+def test_without_a_reference_the_machine_condition_drops_out() -> None:
+    stable = _report([200.0, 230.0, 190.0], NULLS)
+    assert stable.machine_cv is None and not stable.machine_noisy and stable.noisy
+
+
+def test_the_reference_is_as_deep_as_the_models_work_per_pixel() -> None:
+    import torch
+    from fvcore.nn import FlopCountAnalysis
+
+    from esr_validator.sandbox.session import reference_model
+
+    x = torch.rand(1, 3, 32, 40)
+    pixels = 32 * 40
+    for scale, layers in ((4, 1), (4, 7), (2, 30), (3, 64)):
+        model = reference_model(scale, layers)
+        flops = FlopCountAnalysis(model, x).unsupported_ops_warnings(False).total()
+        assert reference_layers(flops, pixels, scale) == layers
+        assert model(x).shape == (1, 3, 32 * scale, 40 * scale)
+    assert reference_layers(0, pixels, 4) == 1
+    assert reference_layers(10**15, pixels, 4) == 64
+
+
+def test_the_reference_model_is_the_same_in_every_process() -> None:
+    import torch
+
+    from esr_validator.sandbox.session import reference_model
+
+    torch.manual_seed(123)
+    first = [p.clone() for p in reference_model(4, 3).parameters()]
+    torch.manual_seed(456)
+    again = list(reference_model(4, 3).parameters())
+    assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True))
+    # Building it leaves the process's random state as it was.
+    torch.manual_seed(7)
+    expected = torch.rand(1)
+    torch.manual_seed(7)
+    reference_model(4, 3)
+    assert torch.equal(torch.rand(1), expected)
