@@ -143,8 +143,8 @@ def timing_findings(stable: FigureSet) -> list[Finding]:
     if stable.run_cv is None:  # the synthetic protocol: one run, passes of one input
         return [finding("timing-noisy", "the timed passes spread by more than 10 % (IQR/median)")]
     beyond = "" if res is None else f", beyond the clock's own {res:.2f} ms"
-    if stable.machine_cv is not None:
-        beyond += f" and 2.5 times the machine's own {stable.machine_cv:.1%}"
+    if stable.machine_cv is not None and stable.machine_factor is not None:
+        beyond += f" and {stable.machine_factor:g} times the machine's own {stable.machine_cv:.1%}"
     return [
         *out,
         finding(

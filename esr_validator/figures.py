@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from esr_validator.noise import MACHINE_FACTOR, clock_sd, judge
 from esr_validator.noise import NOISY_CV as NOISY_CV  # re-exported: callers read it here
+from esr_validator.noise import clock_sd, judge
 from esr_validator.schemas.fidelity import ImageScore
 from esr_validator.schemas.report import (
     ComplexityFigures,
@@ -141,10 +141,11 @@ def stable_set(
         below_resolution=noise.below_resolution,
         machine_cv=noise.machine_cv,
         machine_noisy=noise.machine_noisy,
+        machine_factor=noise.machine_factor,
         description="The official runs' warm images (the first image's warm repeat for its "
         "cold forward): per-run mean per split, mean over runs, (valid+test)/2; noisy when "
         f"the run-to-run CV exceeds {NOISY_CV:.0%}, the spread twice the clock's own "
-        f"(resolution_ms) and the CV {MACHINE_FACTOR:g} times the machine's own (machine_cv: "
+        "(resolution_ms) and the CV machine_factor times the machine's own (machine_cv: "
         "a fixed-work reference model's, timed after each run); memory: the first split's "
         "peak, each split's own peak in splits[].",
     )

@@ -184,7 +184,12 @@ class FigureSet(_Strict):
     machine_cv: float | None = Field(
         default=None,
         description="Run-to-run CV of the reference model's figure (images[].reference_ms, "
-        "same arithmetic): the machine's own spread; noisy needs a CV 2.5 times it.",
+        "same arithmetic): the machine's own spread; noisy needs a CV machine_factor times it.",
+    )
+    machine_factor: float | None = Field(
+        default=None,
+        description="sqrt of the 99th percentile of F(runs-1, runs-1): a model spreading as "
+        "the machine does exceeds machine_factor x machine_cv 1 % of the time (4 at 5 runs).",
     )
     machine_noisy: bool = Field(
         default=False,

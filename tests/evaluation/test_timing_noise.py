@@ -1,9 +1,9 @@
 """The ``noisy`` flag end to end: real sandbox processes, real torch, the outer clock.
 
-The sample's forwards take a few milliseconds on the smoke data, about what the channel's
-round trip jitters by, so on a quiet machine its run-to-run CV is large and says nothing about
-the model: it must not raise ESR509. A model whose runs genuinely differ by far more than the
-clock does must raise it, on any machine.
+The sample's forwards take a few milliseconds on the smoke data; on a shared machine its
+run-to-run CV is large and says nothing about the model, since a fixed-work reference model
+timed beside it spreads as much: it must not raise ESR509. A model whose runs genuinely differ
+by far more than the clock and the machine do must raise it.
 """
 
 from __future__ import annotations
@@ -24,11 +24,12 @@ SAMPLE = Path(__file__).parents[2] / "sample_submission" / "team01_TinyESR.zip"
 RUNS = make_settings(runs=5, stable_runs=5, warmup=1, timeout=300.0).eval_options()
 HEAD, FORWARD = subs.TINY_MODEL.split("    def forward(self, x):")
 
-# Each process draws once how long its forwards sleep (0-300 ms): five runs of one model that
-# differ as five machines would. A sleep, so no load on a busy CPU can hide or mimic it.
+# Each process draws once how long its forwards sleep (0-600 ms, cubed uniform: a CV of about
+# 110 %): five runs of one model that differ far more than five machines would. A sleep, so no
+# load on a busy CPU can mimic it.
 UNEVEN = (
     HEAD.replace("import torch\n", "import random\nimport time\n\nimport torch\n", 1)
-    + "    pause = random.SystemRandom().uniform(0.0, 0.3)\n\n"
+    + "    pause = 0.6 * random.SystemRandom().random() ** 3\n\n"
     + "    def forward(self, x):\n        time.sleep(self.pause)"
     + FORWARD
 )
@@ -57,22 +58,16 @@ def test_the_clock_and_the_machine_are_measured_beside_the_runs() -> None:
     assert ("ESR521" in codes(report)) == stable.machine_noisy
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="where it stops: on the development VM (2 shared vCPUs) at load 0.3-0.6 the "
-    "sample's per-run figure really moves (one warm 48x48 image 76 ms in one run, 7-11 ms in "
-    "the others; run-to-run CV 6-55 %), far beyond the null model's ~1 ms jitter, so the flag "
-    "is right about those figures (docs/metrics.md)",
-)
-def test_the_sample_is_not_flagged_on_a_quiet_machine() -> None:
-    busy = _quiet()
-    if busy:  # the requirement is a quiet machine's; a busy one may rightly flag the sample
-        pytest.skip(f"not a quiet machine ({busy})")
+def test_the_sample_is_not_flagged_beyond_the_machine() -> None:
+    """The sample is a steady model: whatever its runs spread by here, a fixed-work reference
+    model timed after each run spreads by as much, so ESR509 stays quiet on any machine (a
+    noisy one gets ESR521). At 5 runs a model spreading as the machine does is flagged 1 % of
+    the time (docs/metrics.md)."""
     report = evaluate(SAMPLE, options=RUNS)
     stable = report.stable
-    assert stable is not None and stable.run_cv is not None
-    assert "ESR509" not in codes(report), (stable.run_cv, stable.resolution_ms)
-    assert not stable.noisy
+    assert stable is not None and stable.run_cv is not None and stable.machine_cv is not None
+    detail = (stable.run_cv, stable.machine_cv, stable.resolution_ms, _quiet())
+    assert "ESR509" not in codes(report) and not stable.noisy, detail
 
 
 def test_a_model_whose_runs_differ_is_flagged(tmp_path: Path) -> None:
@@ -81,7 +76,15 @@ def test_a_model_whose_runs_differ_is_flagged(tmp_path: Path) -> None:
     report = evaluate(subs.write_zip(tmp_path / "uneven.zip", members), options=RUNS)
     stable = report.stable
     assert stable is not None and stable.run_cv is not None and stable.runtime_ms is not None
-    assert stable.resolution_ms is not None
+    assert stable.resolution_ms is not None and stable.machine_cv is not None
+    assert stable.machine_factor is not None
     sd = stable.run_cv * stable.runtime_ms
     assert stable.run_cv > NOISY_CV and sd > CLOCK_FACTOR * stable.resolution_ms
+    if stable.run_cv <= stable.machine_factor * stable.machine_cv:
+        # The machine spread a fixed workload nearly as much: it is named instead.
+        assert stable.machine_noisy and "ESR521" in codes(report) and not stable.noisy
+        pytest.skip(
+            f"where it stops: this machine spread the reference by {stable.machine_cv:.0%} "
+            f"run to run, too much to tell a {stable.run_cv:.0%} model spread from it"
+        )
     assert stable.noisy and "ESR509" in codes(report)

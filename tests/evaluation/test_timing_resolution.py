@@ -161,7 +161,8 @@ def test_a_spread_the_machine_shares_is_the_machines_not_the_models() -> None:
     stable = _report(per_run, NULLS, reference=[100.0, 128.0, 97.0, 121.0, 104.0])
     assert stable.run_cv is not None and stable.run_cv > noise.NOISY_CV
     assert stable.machine_cv is not None and stable.machine_cv > noise.NOISY_CV
-    assert stable.run_cv < noise.MACHINE_FACTOR * stable.machine_cv
+    assert stable.machine_factor == noise.machine_factor(5) == 4.0
+    assert stable.run_cv < stable.machine_factor * stable.machine_cv
     assert not stable.noisy and stable.machine_noisy
     [found] = timing_findings(stable)
     assert found.code == "ESR521" and found.severity == "warning"
@@ -174,7 +175,7 @@ def test_a_model_far_noisier_than_a_quiet_machine_is_noisy() -> None:
     assert stable.machine_cv is not None and stable.machine_cv < noise.NOISY_CV
     assert stable.noisy and not stable.machine_noisy
     [found] = timing_findings(stable)
-    assert found.code == "ESR509" and "2.5 times the machine's own" in found.message
+    assert found.code == "ESR509" and "4 times the machine's own" in found.message
 
 
 def test_a_model_noisier_than_a_noisy_machine_by_the_factor_is_still_noisy() -> None:
@@ -222,3 +223,13 @@ def test_the_reference_model_is_the_same_in_every_process() -> None:
     torch.manual_seed(7)
     reference_model(4, 3)
     assert torch.equal(torch.rand(1), expected)
+
+
+def test_the_machine_factor_is_the_f_tests_at_one_percent() -> None:
+    stats = pytest.importorskip("scipy.stats")
+    for runs in range(2, 12):
+        d = runs - 1
+        expected = math.sqrt(stats.f.ppf(0.99, d, d)) if d <= 10 else noise.machine_factor(11)
+        assert noise.machine_factor(runs) == pytest.approx(expected, abs=0.01)
+    assert noise.machine_factor(50) == noise.machine_factor(11)  # conservative beyond the table
+    assert noise.machine_factor(1) == noise.machine_factor(2)  # one run is never judged anyway
