@@ -146,7 +146,8 @@ def stable_set(
         "cold forward): per-run mean per split, mean over runs, (valid+test)/2; noisy when "
         f"the run-to-run CV exceeds {NOISY_CV:.0%}, the spread twice the clock's own "
         "(resolution_ms) and the CV machine_factor times the machine's own (machine_cv: "
-        "a fixed-work reference model's, timed after each run); memory: the first split's "
+        "a fixed-work reference model's, timed after the runs when they spread beyond the "
+        "clock); memory: the first split's "
         "peak, each split's own peak in splits[].",
     )
 

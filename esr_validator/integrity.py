@@ -10,8 +10,8 @@
   end of that run; every other image is already warm, and its stable figure is its official
   one. Memory: the first split's reading is already per-split; later splits are read after a
   reset (the official figure is the running maximum of both).
-- **Reference.** The fixed-work reference model's answers after each run (no entry code in
-  that process) get the same clock; they are kept per image only when every run has one.
+- **Reference.** The fixed-work reference model's runs (no entry code in those processes)
+  get the same clock; they are kept per image only when there is one per official run.
 - **Agreement.** Each run's SR output of each image is hashed; an output that differs from
   run 0's by more than one uint8 level anywhere (floating-point non-determinism moves a
   rounding by at most that; :data:`esr_validator.official.OUTPUT_TOLERANCE`) gets ESR513.
@@ -80,7 +80,7 @@ def assemble(
     references: list[RunRecord] | None = None,
 ) -> tuple[WorkerResult, list[Finding]]:
     """``null``: every null-model pass, kept per image for the clock's own spread;
-    ``references``: the reference model's run after each official run (the machine's)."""
+    ``references``: the reference model's runs, one per official run (the machine's)."""
     findings: list[Finding] = []
     null = null or NullPasses()
     reference_times = [_run_times(rec, overhead, cuda=cuda)[0] for rec in references or []]

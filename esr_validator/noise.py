@@ -13,8 +13,9 @@ Three conditions make ``noisy`` (docs/metrics.md, "Why noisy is run-to-run only"
   passes' event figures play that part.
 - **Beyond the machine**: its run-to-run CV exceeds :func:`machine_factor` times (4 at the
   rulesets' 5 runs) the machine's own (``machine_cv``): the run-to-run CV of a fixed-work
-  reference model, timed the same way on the same images in a process of its own after
-  each run, with no entry code loaded (:mod:`esr_validator.official`). A machine whose cores
+  reference model, timed the same way on the same images in processes of its own after the
+  runs, with no entry code loaded (:mod:`esr_validator.official`); measured only when the
+  first two conditions hold, since only then is there a spread to explain. A machine whose cores
   are shared spreads every workload; that spread is the machine's, not the model's, and the
   machine is reported as noisy instead (``machine_noisy``: its CV exceeds :data:`NOISY_CV`).
 

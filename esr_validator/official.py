@@ -7,9 +7,10 @@
   loads the entry, runs one forward and counts complexity.
 - Each official run is a fresh sandbox process: load, valid pass, test pass, one warm repeat
   of the first image, mirrored (for the stable figure), exit. Nothing written survives a run.
-- After each official run, a process with no entry code answers the same images with a
-  fixed-work reference model (``reference_run``): the machine's own run-to-run spread, which
-  the stable set's ``noisy`` is judged against (:mod:`esr_validator.noise`).
+- When the runs spread beyond the clock's own, as many processes again, with no entry code,
+  answer the same images with a fixed-work reference model (``reference_run``): the
+  machine's own run-to-run spread, which the stable set's ``noisy`` is judged against
+  (:mod:`esr_validator.noise`).
 - Every round trip is timed here (``outer_ms``). On the CPU the runtime is that figure less
   the overhead; on a GPU the in-worker CUDA-event figure is kept when the outer bound agrees
   (:mod:`esr_validator.integrity`).

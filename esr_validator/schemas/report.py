@@ -123,9 +123,10 @@ class ImageResult(_Strict):
     )
     reference_ms: list[float] = Field(
         default_factory=list,
-        description="A fixed-work reference model's time on this image, one per run, timed "
-        "like the stable figure in a process after that run with no entry code: the "
-        "machine's own run-to-run spread.",
+        description="A fixed-work reference model's time on this image, one per reference "
+        "run: timed like the stable figure, after the official runs and only when their "
+        "spread exceeds the clock's, each run a process with no entry code: the machine's "
+        "own run-to-run spread.",
     )
     sr_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
 

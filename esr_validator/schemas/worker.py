@@ -128,7 +128,8 @@ class ImageTiming(_Strict):
     reference_ms: list[float] = Field(
         default_factory=list,
         max_length=MAX_RUNS,
-        description="The reference model's time, one per run, by the stable figure's clock.",
+        description="The reference model's time, one per reference run, by the stable "
+        "figure's clock (after the official runs, when their spread exceeds the clock's).",
     )
     sr_sha256: list[str] = Field(
         default_factory=list, max_length=MAX_RUNS, description="The SR output of each run."

@@ -49,12 +49,16 @@ def test_the_clock_and_the_machine_are_measured_beside_the_runs() -> None:
     for im in report.images:
         assert len(im.null_ms) == NULL_PASSES and im.overhead_ms == min(im.null_ms)
     assert stable.resolution_ms is not None and stable.resolution_ms > 0
-    # After each run, the reference model answered every image once, in a process of its
-    # own: the machine's spread, one figure per run, judged beside the model's.
+    # Reference runs happen exactly when the spread needs explaining (beyond 3 % and the
+    # clock): then the reference model answered every image once per run, in processes of
+    # its own, and the machine's spread is judged beside the model's.
+    assert stable.run_cv is not None and stable.runtime_ms is not None
+    sd = stable.run_cv * stable.runtime_ms
+    to_explain = stable.run_cv > NOISY_CV and sd > CLOCK_FACTOR * stable.resolution_ms
     for im in report.images:
-        assert len(im.reference_ms) == len(im.stable_ms) == 5
+        assert len(im.reference_ms) == (5 if to_explain else 0)
         assert all(ms >= 0 for ms in im.reference_ms)
-    assert stable.machine_cv is not None and stable.machine_cv >= 0
+    assert (stable.machine_cv is not None) == to_explain
     assert ("ESR521" in codes(report)) == stable.machine_noisy
 
 
@@ -65,7 +69,7 @@ def test_the_sample_is_not_flagged_beyond_the_machine() -> None:
     the time (docs/metrics.md)."""
     report = evaluate(SAMPLE, options=RUNS)
     stable = report.stable
-    assert stable is not None and stable.run_cv is not None and stable.machine_cv is not None
+    assert stable is not None and stable.run_cv is not None
     detail = (stable.run_cv, stable.machine_cv, stable.resolution_ms, _quiet())
     assert "ESR509" not in codes(report) and not stable.noisy, detail
 
@@ -80,6 +84,7 @@ def test_a_model_whose_runs_differ_is_flagged(tmp_path: Path) -> None:
     assert stable.machine_factor is not None
     sd = stable.run_cv * stable.runtime_ms
     assert stable.run_cv > NOISY_CV and sd > CLOCK_FACTOR * stable.resolution_ms
+    assert all(len(im.reference_ms) == 5 for im in report.images)  # a spread to explain
     if stable.run_cv <= stable.machine_factor * stable.machine_cv:
         # The machine spread a fixed workload nearly as much: it is named instead.
         assert stable.machine_noisy and "ESR521" in codes(report) and not stable.noisy
