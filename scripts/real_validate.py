@@ -119,6 +119,9 @@ def read_report(report: dict[str, Any]) -> Outcome:
         return Outcome("failed", None, f"validator {report['failed']}")
     figures = report.get("complexity")
     ours = {name: figures[name] for name, _, _ in FIELDS} if figures else None
+    if ours is not None and figures and figures.get("flops_legacy_g") is not None:
+        # A ruleset that ranks the legacy counter's FLOPs (2022) asked for it: that figure.
+        ours["flops"] = round(figures["flops_legacy_g"] * 1e9)
     errors = [f for f in report["findings"] if f["severity"] == "error"]
     reason = ""
     if errors:
@@ -172,10 +175,10 @@ def board_orders(ruleset_name: str, reports: dict[int, dict[str, Any]]) -> dict[
         for t, r in reports.items()
     }
     board = build_board(parsed, ruleset)
-    wanted = {("params",): "params", ("flops",): "flops"}
+    wanted: dict[tuple[str, ...], str] = {("params",): "params", ("flops",): "flops"}
     orders: dict[str, list[int]] = {}
     for spec, track in zip(ruleset.tracks, board.tracks, strict=True):
-        name = wanted.get(tuple(spec.metrics or ()))
+        name = wanted.get(tuple(str(m) for m in spec.metrics))
         if name is None or spec.rank_by != "sub_score":
             continue
         ranked = sorted(

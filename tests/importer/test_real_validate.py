@@ -127,3 +127,17 @@ def test_the_organizers_code_reproduces_their_published_figures() -> None:
             assert rv.compare(ours, row) == ("identical", []), (year, team)
             checked += 1
     assert checked >= 15  # 13 teams of 2026 and both baselines
+
+
+def test_the_legacy_flops_are_compared_where_the_ruleset_counted_them() -> None:
+    """2022 ranked FLOPs by the legacy counter; a report validated under that ruleset
+    carries them beside fvcore's, and they are the ones compared."""
+    complexity = {"params": 276192, "flops": 16703470848, "activations": 111117312}
+    complexity |= {"conv_count": 65, "flops_legacy_g": 16.728798048}
+    report = {"status": "evaluated", "complexity": complexity, "findings": [], "failure": None}
+    ours = rv.read_report(report).ours
+    assert ours is not None and ours["flops"] == 16728798048
+    row = _row(params_M=0.276, flops_G=16.73, activations_M=111.12, conv=65)
+    assert rv.compare(ours, row) == ("identical", [])
+    plain = rv.read_report(report | {"complexity": complexity | {"flops_legacy_g": None}})
+    assert plain.ours is not None and plain.ours["flops"] == 16703470848
