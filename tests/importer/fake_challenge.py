@@ -185,6 +185,12 @@ def select_model(args, device):
         if torch.cuda.is_available():
             model = model.half()
         model.load_state_dict(torch.load(model_path), strict=True)
+    elif model_id == 16:
+        from models.team16_Pkl import TinySR
+        name, data_range = f"{model_id:02}_Pkl", 1.0
+        model_path = os.path.join('model_zoo', 'team16_pkl_weights.pkl')
+        model = TinySR()
+        model.load_state_dict(torch.load(model_path), strict=True)
     else:
         raise NotImplementedError(f"Model {model_id} is not implemented.")
 
@@ -294,6 +300,7 @@ EXPECTED: dict[int, dict[str, Any]] = {
         "inference": {"tile": 16, "tile_overlap": 4},
     },
     14: {"class_name": "Opt", "model_name": "Opt", "kwargs": {"num_feat": 8}},
+    16: {"class_name": "TinySR", "model_name": "Pkl"},
 }
 # team -> (finding code, line of test_demo.py it must name, or None)
 FAILING: dict[int, tuple[str, int | None]] = {
@@ -319,6 +326,7 @@ FILES: dict[int, tuple[str, str, str]] = {
     13: ("team13_Lfs", "team13_Lfs.pth", "lfs"),
     14: ("team14_Opt", "team14_Opt.pth", "plain"),
     15: ("team15_Cond", "team15_Cond.pth", "plain"),
+    16: ("team16_Pkl", "team16_pkl_weights.pkl", "plain"),  # torch.save under .pkl
 }
 
 
