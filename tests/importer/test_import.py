@@ -110,7 +110,7 @@ def test_cli_prints_one_line_per_team_and_json(
     assert sum(1 for line in text.splitlines() if "zip written" in line) == len(fc.EXPECTED)
     assert main(["import", str(repo), "--format", "json"]) == EXIT_FINDINGS
     rows = json.loads(capsys.readouterr().out)
-    assert [r["team_id"] for r in rows] == [0, 1, *range(2, 11), 12, 13, 14, 15, 16]
+    assert [r["team_id"] for r in rows] == [0, 1, *range(2, 11), 12, 13, 14, 15, 16, 17, 18]
     assert not (tmp_path / "none").exists()
 
 
