@@ -11,11 +11,27 @@ from pathlib import Path
 
 import tomli_w
 
+from esr_validator.intake.layout import CHECKPOINT_SUFFIXES
 from esr_validator.intake.manifest import MANIFEST_NAME
 from esr_validator.schemas.export import schema_id
 from esr_validator.schemas.manifest import Manifest
 
 _EPOCH = (1980, 1, 1, 0, 0, 0)
+# What torch.save writes: a zip archive (torch >= 1.6), or the legacy format, a pickle that
+# opens with its magic number (protocol 2, LONG1 of 10 bytes).
+_TORCH_HEADS = (b"PK\x03\x04", b"\x80\x02\x8a\x0a")
+
+
+def checkpoint_suffix(checkpoint: Path) -> str:
+    """The suffix the checkpoint is packed under: its own when accepted; ``.pth`` for a file
+    torch.save wrote under another name (a ``.pkl`` loads the same); else its own, which
+    intake then reports (ESR214)."""
+    suffix = checkpoint.suffix.lower()
+    if suffix in CHECKPOINT_SUFFIXES:
+        return suffix
+    with checkpoint.open("rb") as handle:
+        head = handle.read(4)
+    return ".pth" if head in _TORCH_HEADS else suffix
 
 
 def manifest_toml(manifest: Manifest, *, schema: str | None = None) -> str:
@@ -55,7 +71,7 @@ def write_submission(
     members = {
         MANIFEST_NAME: manifest_toml(manifest).encode("utf-8"),
         f"models/{stem}.py": model.read_bytes(),
-        f"model_zoo/{stem}{checkpoint.suffix.lower()}": checkpoint.read_bytes(),
+        f"model_zoo/{stem}{checkpoint_suffix(checkpoint)}": checkpoint.read_bytes(),
     }
     for extra in extras:
         members[extra.name] = extra.read_bytes()

@@ -87,10 +87,15 @@ _VOLATILE = {
     "overhead_ms",
     "event_ms",
     "null_ms",
+    "reference_ms",
+    "machine_cv",
+    "machine_noisy",
+    "machine_factor",
     "official_memory_mb_per_run",
     "stable_memory_mb_per_run",
 }
-_VOLATILE_CODES = {"ESR509", "ESR519"}  # timing-noisy, timing-below-resolution: the run's
+# timing-noisy, timing-below-resolution, machine-noisy: the run's
+_VOLATILE_CODES = {"ESR509", "ESR519", "ESR521"}
 
 
 def stable_content(value: Any) -> Any:

@@ -112,17 +112,22 @@ def evaluated_report(params_m: float, flops_g: float = 20.0) -> Report:
             SplitFigures(split="test", psnr=27.0, **split),  # type: ignore[arg-type]
         ],
         official=FigureSet(protocol="official", runtime_ms=20.0, memory_mb=10.0, description="x"),
-        complexity=ComplexityFigures(
-            params=round(params_m * 1e6),
-            params_m=params_m,
-            params_before_inference=round(params_m * 1e6),
-            flops=round(flops_g * 1e9),
-            flops_g=flops_g,
-            unsupported_ops={},
-            activations=1,
-            activations_m=1e-6,
-            conv_count=1,
-            input_dependent=False,
-            input_size=256,
-        ),
+        complexity=complexity_figures(round(params_m * 1e6), round(flops_g * 1e9)),
+    )
+
+
+def complexity_figures(params: int, flops: int) -> ComplexityFigures:
+    """Complexity figures with these counts (one activation, one conv, 256x256 input)."""
+    return ComplexityFigures(
+        params=params,
+        params_m=params / 1e6,
+        params_before_inference=params,
+        flops=flops,
+        flops_g=flops / 1e9,
+        unsupported_ops={},
+        activations=1,
+        activations_m=1e-6,
+        conv_count=1,
+        input_dependent=False,
+        input_size=256,
     )

@@ -89,10 +89,12 @@ class BranchReader:
             self.env[name_node.id] = self._value(value_node)
 
     def _value(self, node: ast.expr) -> Any:
-        if isinstance(node, ast.DictComp):
-            from esr_validator.importer.chains import read_strip
+        from esr_validator.importer.chains import FreshDict, is_fresh_dict, read_strip
 
+        if isinstance(node, ast.DictComp):
             return read_strip(self.ev, node)
+        if is_fresh_dict(node):
+            return FreshDict()
         return self.ev(node)
 
     def _call(self, call: ast.Call) -> None:

@@ -99,37 +99,102 @@ def read_if(ev: Evaluator, stmt: ast.If) -> tuple[str, Any]:
     return target, replace(base, keys=tuple(keys), else_file=else_file)
 
 
-def read_strip(ev: Evaluator, node: ast.DictComp) -> State:
-    """``{k.replace('module.', '', 1): v for k, v in state.items()}``: strip a prefix."""
-    gen = node.generators[0] if len(node.generators) == 1 else None
-    key = node.key
+class FreshDict:
+    """``dict()``, ``OrderedDict()`` or ``{}``: an empty dict a key loop fills."""
+
+
+FRESH_DICT_CALLS = ("dict", "OrderedDict", "collections.OrderedDict")
+
+
+def is_fresh_dict(node: ast.expr) -> bool:
+    if isinstance(node, ast.Dict):
+        return not node.keys
+    return (
+        isinstance(node, ast.Call)
+        and ast.unparse(node.func) in FRESH_DICT_CALLS
+        and not node.args
+        and not node.keywords
+    )
+
+
+def _strip(ev: Evaluator, node: ast.AST, state: Any, key: ast.expr, var: str) -> State:
+    """``state`` with the prefix that ``key`` (``var.replace('module.', '')``) removes."""
     ok = (
-        gen is not None
-        and not gen.ifs
-        and isinstance(gen.iter, ast.Call)
-        and isinstance(gen.iter.func, ast.Attribute)
-        and gen.iter.func.attr == "items"
-        and isinstance(key, ast.Call)
+        isinstance(key, ast.Call)
         and isinstance(key.func, ast.Attribute)
         and key.func.attr == "replace"
+        and ast.unparse(key.func.value) == var
         and len(key.args) in (2, 3)
+        and not key.keywords
     )
-    if not ok or gen is None or not isinstance(key, ast.Call):
-        raise Unsupported(node, f"dict comprehension `{ast.unparse(node)[:80]}`")
-    assert isinstance(gen.iter, ast.Call) and isinstance(gen.iter.func, ast.Attribute)
-    state = ev(gen.iter.func.value)
+    if not ok or not isinstance(key, ast.Call):
+        raise Unsupported(node, f"key rewrite `{ast.unparse(node)[:80]}`")
     prefix, empty = ev.const(key.args[0]), ev.const(key.args[1])
     if not isinstance(state, State) or empty != "" or not isinstance(prefix, str) or not prefix:
-        raise Unsupported(node, f"dict comprehension `{ast.unparse(node)[:80]}`")
+        raise Unsupported(node, f"key rewrite `{ast.unparse(node)[:80]}`")
     if not prefix.endswith("."):  # only a module path prefix is safe to read as a strip
         raise Unsupported(node, f"key rewrite replacing {prefix!r}")
     return replace(state, strip=prefix)
+
+
+def _items_of(ev: Evaluator, it: ast.expr) -> Any:
+    if (
+        isinstance(it, ast.Call)
+        and isinstance(it.func, ast.Attribute)
+        and it.func.attr == "items"
+        and not it.args
+    ):
+        return ev(it.func.value)
+    return None
+
+
+def read_strip(ev: Evaluator, node: ast.DictComp) -> State:
+    """``{k.replace('module.', '', 1): v for k, v in state.items()}``: strip a prefix."""
+    gen = node.generators[0] if len(node.generators) == 1 else None
+    target = gen.target if gen is not None else None
+    value_var = target.elts[1] if isinstance(target, ast.Tuple) and len(target.elts) == 2 else None
+    ok = (
+        gen is not None
+        and not gen.ifs
+        and isinstance(target, ast.Tuple)
+        and isinstance(target.elts[0], ast.Name)
+        and isinstance(value_var, ast.Name)
+        and ast.unparse(node.value) == value_var.id
+    )
+    if not ok or gen is None or not isinstance(target, ast.Tuple):
+        raise Unsupported(node, f"dict comprehension `{ast.unparse(node)[:80]}`")
+    state = _items_of(ev, gen.iter)
+    return _strip(ev, node, state, node.key, ast.unparse(target.elts[0]))
+
+
+def _strip_loop(ev: Evaluator, stmt: ast.For) -> tuple[str, State]:
+    """``new = dict()`` then ``for k, v in state.items(): new[k.replace('module.', '')] = v``."""
+    target, body = stmt.target, stmt.body[0] if len(stmt.body) == 1 else None
+    names = target.elts if isinstance(target, ast.Tuple) else []
+    ok = (
+        len(names) == 2
+        and all(isinstance(n, ast.Name) for n in names)
+        and isinstance(body, ast.Assign)
+        and len(body.targets) == 1
+        and isinstance(body.targets[0], ast.Subscript)
+        and isinstance(body.targets[0].value, ast.Name)
+        and isinstance(ev.env.get(body.targets[0].value.id), FreshDict)
+        and ast.unparse(body.value) == ast.unparse(names[1])
+    )
+    if not ok or not isinstance(body, ast.Assign) or not isinstance(body.targets[0], ast.Subscript):
+        raise Unsupported(stmt, f"loop `{ast.unparse(stmt).splitlines()[0][:80]}`")
+    fresh = body.targets[0]
+    assert isinstance(fresh.value, ast.Name)
+    state = _items_of(ev, stmt.iter)
+    return fresh.value.id, _strip(ev, stmt, state, fresh.slice, ast.unparse(names[0]))
 
 
 def read_for(reader: BranchReader, stmt: ast.For) -> tuple[str, Any] | None:
     """Per-submodule post-load calls, warm-up loops and key loops."""
     ev = reader.ev
     it = stmt.iter
+    if not stmt.orelse and isinstance(stmt.target, ast.Tuple):
+        return _strip_loop(ev, stmt)
     if stmt.orelse or not isinstance(stmt.target, ast.Name):
         raise Unsupported(stmt, "a for loop with else or a tuple target")
     var = stmt.target.id

@@ -185,6 +185,32 @@ def select_model(args, device):
         if torch.cuda.is_available():
             model = model.half()
         model.load_state_dict(torch.load(model_path), strict=True)
+    elif model_id == 16:
+        from models.team16_Pkl import TinySR
+        name, data_range = f"{model_id:02}_Pkl", 1.0
+        model_path = os.path.join('model_zoo', 'team16_pkl_weights.pkl')
+        model = TinySR()
+        model.load_state_dict(torch.load(model_path), strict=True)
+    elif model_id == 17:
+        from models.team17_Loop import TinySR
+        name, data_range = f"{model_id:02}_Loop", 1.0
+        model_path = os.path.join('model_zoo', 'team17_Loop.pth')
+        model = TinySR()
+        state_dict = torch.load(model_path)
+        new_state_dict = dict()
+        for k, v in state_dict.items():
+            new_state_dict[k.replace("module.", "")] = v
+        model.load_state_dict(new_state_dict, strict=True)
+    elif model_id == 18:
+        from models.team18_Slice import TinySR
+        name, data_range = f"{model_id:02}_Slice", 1.0
+        model_path = os.path.join('model_zoo', 'team18_Slice.pth')
+        model = TinySR()
+        state_dict = torch.load(model_path)
+        new_state_dict = {}
+        for k, v in state_dict.items():
+            new_state_dict[k[7:]] = v
+        model.load_state_dict(new_state_dict, strict=True)
     else:
         raise NotImplementedError(f"Model {model_id} is not implemented.")
 
@@ -294,6 +320,8 @@ EXPECTED: dict[int, dict[str, Any]] = {
         "inference": {"tile": 16, "tile_overlap": 4},
     },
     14: {"class_name": "Opt", "model_name": "Opt", "kwargs": {"num_feat": 8}},
+    16: {"class_name": "TinySR", "model_name": "Pkl"},
+    17: {"class_name": "TinySR", "model_name": "Loop", "checkpoint": {"strip_prefix": "module."}},
 }
 # team -> (finding code, line of test_demo.py it must name, or None)
 FAILING: dict[int, tuple[str, int | None]] = {
@@ -302,6 +330,14 @@ FAILING: dict[int, tuple[str, int | None]] = {
     12: ("ESR902", None),
     13: ("ESR902", None),
     15: ("ESR901", DEMO.splitlines().index("        if torch.cuda.is_available():") + 1),
+    18: (
+        "ESR901",
+        DEMO.splitlines().index(
+            "        for k, v in state_dict.items():",
+            DEMO.splitlines().index("    elif model_id == 18:"),
+        )
+        + 1,
+    ),
 }
 # team -> (model file stem, checkpoint file, what the file stores)
 FILES: dict[int, tuple[str, str, str]] = {
@@ -319,6 +355,9 @@ FILES: dict[int, tuple[str, str, str]] = {
     13: ("team13_Lfs", "team13_Lfs.pth", "lfs"),
     14: ("team14_Opt", "team14_Opt.pth", "plain"),
     15: ("team15_Cond", "team15_Cond.pth", "plain"),
+    16: ("team16_Pkl", "team16_pkl_weights.pkl", "plain"),  # torch.save under .pkl
+    17: ("team17_Loop", "team17_Loop.pth", "module"),
+    18: ("team18_Slice", "team18_Slice.pth", "module"),
 }
 
 

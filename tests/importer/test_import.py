@@ -110,9 +110,35 @@ def test_cli_prints_one_line_per_team_and_json(
     assert sum(1 for line in text.splitlines() if "zip written" in line) == len(fc.EXPECTED)
     assert main(["import", str(repo), "--format", "json"]) == EXIT_FINDINGS
     rows = json.loads(capsys.readouterr().out)
-    assert [r["team_id"] for r in rows] == [0, 1, *range(2, 11), 12, 13, 14, 15]
+    assert [r["team_id"] for r in rows] == [0, 1, *range(2, 11), 12, 13, 14, 15, 16, 17, 18]
     assert not (tmp_path / "none").exists()
 
 
 def test_not_a_challenge_repository_is_a_clean_error(tmp_path: Path) -> None:
     assert main(["import", str(tmp_path)]) != 0
+
+
+def test_a_torch_checkpoint_named_pkl_is_packed_as_pth(imported: dict[int, Any]) -> None:
+    """torch.save under another extension loads the same: packed under .pth, it passes
+    intake; the organizers' branch loaded it with torch.load as it was."""
+    with zipfile.ZipFile(imported[16].zip) as zf:
+        assert "model_zoo/team16_Pkl.pth" in zf.namelist()
+    from esr_validator.intake.check import run_intake
+
+    with run_intake(Path(imported[16].zip)) as intake:
+        assert not [f.code for f in intake.findings if f.severity == "error"]
+
+
+def test_only_what_torch_wrote_changes_extension(tmp_path: Path) -> None:
+    import pickle
+
+    from esr_validator.pack import checkpoint_suffix
+
+    zipped, legacy, plain = tmp_path / "a.pkl", tmp_path / "b.PKL", tmp_path / "c.pkl"
+    torch.save({"w": torch.zeros(2)}, zipped)
+    torch.save({"w": torch.zeros(2)}, legacy, _use_new_zipfile_serialization=False)
+    plain.write_bytes(pickle.dumps({"w": [0.0, 0.0]}))
+    assert [checkpoint_suffix(p) for p in (zipped, legacy, plain)] == [".pth", ".pth", ".pkl"]
+    kept = tmp_path / "d.PT"
+    kept.write_bytes(b"anything")
+    assert checkpoint_suffix(kept) == ".pt"

@@ -27,7 +27,7 @@ from esr_validator.signing import (
 )
 from esr_validator.signing.canonical import canonical_bytes, strict_loads
 from esr_validator.signing.dsse import sign_payload
-from tests.signing_support import make_report, new_key
+from tests.signing_support import complexity_figures, make_report, new_key
 
 KEY = new_key()
 PUB = KEY.public_key()
@@ -105,22 +105,8 @@ def test_a_5000_digit_integer_is_invalid_json_not_a_traceback() -> None:
 def test_a_count_past_2_53_signs_as_a_double_and_verifies(tmp_path: Path) -> None:
     """A hostile entry can drive an integer count (FLOPs) past 2^53, which RFC 8785 refuses
     as an int: it is signed as the nearest double instead of failing the signing."""
-    from esr_validator.schemas.report import ComplexityFigures
-
     flops = 2**60 + 1
-    cx = ComplexityFigures(
-        params=1,
-        params_m=1e-6,
-        params_before_inference=1,
-        flops=flops,
-        flops_g=flops / 1e9,
-        unsupported_ops={},
-        activations=1,
-        activations_m=1e-6,
-        conv_count=1,
-        input_dependent=False,
-        input_size=256,
-    )
+    cx = complexity_figures(1, flops)
     path = tmp_path / "report.json"
     write_envelope(sign_report(make_report(complexity=cx), KEY), path)
     verified = verify_envelope(path.read_bytes(), PUB)
