@@ -122,7 +122,8 @@ def validate_table(year: str, rows: list[ImportRow], how: Validation) -> list[st
             calibrate=how.calibrate,
             runner=how.runner,
         )
-        verdicts, cells, reasons = [], [], [done.reason] if done.reason else []
+        verdicts, cells = [], []
+        reasons = [r for r in (done.spread, done.reason) if r]
         for ref in (published.get(r.team_id), code.get(r.team_id)):
             verdict, diffs = real_validate.compare(done.ours, ref)
             if ref is not None and "error" in ref:

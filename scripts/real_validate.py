@@ -41,6 +41,7 @@ class Outcome:
     status: str  # evaluated / invalid / failed / timeout
     ours: dict[str, int] | None
     reason: str  # the first error finding or failure, "" when none
+    spread: str = ""  # the count's range over the inputs counted, for an input-dependent model
 
 
 def published_rows(year: int) -> dict[int, dict[str, Any]]:
@@ -128,7 +129,15 @@ def read_report(report: dict[str, Any]) -> Outcome:
         reason = f"{errors[0]['code']}: {errors[0]['message']}"
     elif report.get("failure"):
         reason = report["failure"]["message"]
-    return Outcome(report["status"], ours, " ".join(reason.split())[:300])
+    spread = ""
+    if figures and figures.get("input_dependent") and figures.get("flops_by_input"):
+        flops, acts = figures["flops_by_input"], figures.get("activations_by_input") or [0]
+        spread = (
+            f"input-dependent (ESR508): FLOPs {min(flops) / 1e9:.4f}-{max(flops) / 1e9:.4f} G, "
+            f"activations {min(acts) / 1e6:.2f}-{max(acts) / 1e6:.2f} M over the inputs "
+            "counted; their code counts one random draw"
+        )
+    return Outcome(report["status"], ours, " ".join(reason.split())[:300], spread)
 
 
 def _decimals(value: float) -> int:
@@ -195,7 +204,10 @@ def subtrack_orders(
     among the entries ranked that have reference figures. Ties keep team order."""
     lines = []
     for name, _, field in FIELDS[:2]:
-        ours = [t for t in orders.get(name, []) if reference.get(t, {}).get(field) is not None]
+        if name not in orders:
+            lines.append(f"- no {name} sub-track in this ruleset: nothing to order")
+            continue
+        ours = [t for t in orders[name] if reference.get(t, {}).get(field) is not None]
         theirs = sorted(ours, key=lambda t: (reference[t][field], t))
         same = "identical" if ours == theirs else "differs"
         lines.append(

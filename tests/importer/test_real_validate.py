@@ -141,3 +141,25 @@ def test_the_legacy_flops_are_compared_where_the_ruleset_counted_them() -> None:
     assert rv.compare(ours, row) == ("identical", [])
     plain = rv.read_report(report | {"complexity": complexity | {"flops_legacy_g": None}})
     assert plain.ours is not None and plain.ours["flops"] == 16703470848
+
+
+def test_a_ruleset_without_the_subtracks_says_so() -> None:
+    reference = {1: _row(params_M=0.3, flops_G=10.0)}
+    assert rv.board_orders("ntire2022_esr", _reports({1: (0.3, 10.0)})) == {}
+    lines = rv.subtrack_orders({}, reference, "published")
+    assert lines == [
+        "- no params sub-track in this ruleset: nothing to order",
+        "- no flops sub-track in this ruleset: nothing to order",
+    ]
+
+
+def test_an_input_dependent_count_carries_its_spread() -> None:
+    complexity = dict(OURS) | {"input_dependent": True}
+    complexity |= {"flops_by_input": [9481053132, 9551832012, 9481053132]}
+    complexity |= {"activations_by_input": [288305152, 289615872, 288305152]}
+    report = {"status": "evaluated", "complexity": complexity, "findings": [], "failure": None}
+    spread = rv.read_report(report).spread
+    assert spread.startswith("input-dependent (ESR508): FLOPs 9.4811-9.5518 G")
+    assert "activations 288.31-289.62 M" in spread
+    steady = report | {"complexity": dict(OURS) | {"input_dependent": False}}
+    assert rv.read_report(steady).spread == ""
