@@ -42,15 +42,17 @@ class SyntheticSpec(_Strict):
 
 
 REFERENCE_WIDTH = 32  # channels of the reference model (reference mode)
+REFERENCE_SHARE = 4  # it does a quarter of the entry's work: docs/metrics.md
 
 
 def reference_layers(flops: int, pixels: int, scale: int) -> int:
-    """The reference model's depth at which it does about the work, per input pixel, of a
-    model counted at ``flops`` on ``pixels`` input pixels (clamped to 1-64): 3x3 convolutions
-    3 -> C, (depth - 1) x C -> C, C -> 3 scale^2."""
+    """The reference model's depth at which it does about a quarter of the work, per input
+    pixel, of a model counted at ``flops`` on ``pixels`` input pixels (clamped to 1-64):
+    3x3 convolutions 3 -> C, (depth - 1) x C -> C, C -> 3 scale^2."""
     c = REFERENCE_WIDTH
     head_tail = 9 * 3 * c + 9 * c * 3 * scale * scale
-    middle = round((flops / max(pixels, 1) - head_tail) / (9 * c * c))
+    per_pixel = flops / REFERENCE_SHARE / max(pixels, 1)
+    middle = round((per_pixel - head_tail) / (9 * c * c))
     return int(min(max(middle + 1, 1), 64))
 
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from esr_validator.schemas.ruleset import Metric, Ruleset, Track
 from esr_validator.schemas.scoring import ScoringResult
-from esr_validator.scoring.formulas import published_runtime_ms
+from esr_validator.scoring.formulas import OVERFLOW, published_runtime_ms
 from esr_validator.scoring.inputs import ScoringInputs
 from esr_validator.scoring.score import score
 
@@ -46,11 +46,22 @@ def _baseline_metric(ruleset: Ruleset, metric: Metric, scale: int) -> float | No
     return {"flops": ruleset.baseline.flops_g, "params": ruleset.baseline.params_m}.get(metric)
 
 
+def _applies(reason: str, track: Track) -> bool:
+    """Whether a reason the entry is not eligible keeps it off ``track``: a score overflow
+    only off the tracks that rank by that score (the main track, that metric's sub-track)."""
+    if track.rank_by == "score" or not reason.startswith(f"{OVERFLOW}: the "):
+        return True
+    metric = reason.removeprefix(f"{OVERFLOW}: the ").split(" ", 1)[0]
+    return track.rank_by == "sub_score" and metric in track.metrics
+
+
 def _exclusion(
     track: Track, inputs: ScoringInputs, result: ScoringResult, ruleset: Ruleset
 ) -> str | None:
     if result.verdict == "not_eligible":
-        return "; ".join(result.reasons)
+        applying = [r for r in result.reasons if _applies(r, track)]
+        if applying:
+            return "; ".join(applying)
     for metric in track.metrics:
         if inputs.metric(metric) is None:
             return f"no {metric} measured"

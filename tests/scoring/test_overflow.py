@@ -130,3 +130,26 @@ def test_an_unresolved_runtime_is_a_warning_in_the_verdict() -> None:
     assert [f.code for f in found] == ["ESR520"] and "0.5 ms" in found[0].message
     measured.official = official.model_copy(update={"runtime_ms": 3.0})
     assert unresolved_runtime(measured) == []  # type: ignore[arg-type]
+
+
+def test_a_runtime_overflow_keeps_the_entry_on_the_flops_and_params_subtracks() -> None:
+    """A CPU runtime thousands of times the reference GPU's overflows Score_Runtime: off the
+    main and runtime tracks, but its FLOPs and params scores are finite and rank it there."""
+    field = {"honest": _inputs(), "slow": _inputs(runtime_ms=1e6, params_m=0.1, flops_g=1.0)}
+    tracks = {
+        name: {row.entry: row for row in rows} for name, rows in rank_field(field, R2024).items()
+    }
+    for name in ("main", "runtime"):
+        assert tracks[name]["slow"].rank is None
+        assert "score overflow: the runtime score" in (tracks[name]["slow"].note or "")
+    assert tracks["params"]["slow"].rank == 1 and tracks["params"]["honest"].rank == 2
+    assert tracks["flops"]["slow"].rank == 1 and tracks["flops"]["honest"].rank == 2
+
+
+def test_a_params_overflow_keeps_the_entry_off_the_params_subtrack_only() -> None:
+    field = {"honest": _inputs(), "huge": _inputs(params_m=500.0, flops_g=1.0)}
+    tracks = {
+        name: {row.entry: row for row in rows} for name, rows in rank_field(field, R2024).items()
+    }
+    assert tracks["params"]["huge"].rank is None and tracks["main"]["huge"].rank is None
+    assert tracks["flops"]["huge"].rank == 1
