@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from esr_validator.noise import NOISY_CV as NOISY_CV  # re-exported: callers read it here
-from esr_validator.noise import clock_sd, judge
+from esr_validator.noise import clock_sd, cv, judge
 from esr_validator.schemas.fidelity import ImageScore
 from esr_validator.schemas.report import (
     ComplexityFigures,
@@ -91,7 +91,7 @@ def official_set(splits: list[SplitFigures]) -> FigureSet:
         protocol="official",
         runtime_ms=_avg_splits([s.official_runtime_ms for s in splits]),
         memory_mb=splits[0].official_memory_mb if splits else None,
-        run_cv=_cv(_run_totals(splits)),
+        run_cv=cv(_run_totals(splits)),
         description="Organizers' loop: no warm-up, per-split mean, (valid+test)/2, mean of runs; "
         "memory is the never-reset peak after the first split.",
     )
@@ -100,12 +100,6 @@ def official_set(splits: list[SplitFigures]) -> FigureSet:
 def _run_totals(splits: list[SplitFigures]) -> list[float]:
     runs = min((len(s.official_runtime_ms_per_run) for s in splits), default=0)
     return [float(np.mean([s.official_runtime_ms_per_run[r] for s in splits])) for r in range(runs)]
-
-
-def _cv(values: list[float]) -> float | None:
-    if len(values) < 2 or statistics.fmean(values) == 0:
-        return None
-    return float(statistics.stdev(values) / statistics.fmean(values))
 
 
 def _resolution(images: list[ImageTiming], *, events: bool) -> float | None:
@@ -147,8 +141,7 @@ def stable_set(
         f"the run-to-run CV exceeds {NOISY_CV:.0%}, the spread twice the clock's own "
         "(resolution_ms) and the CV machine_factor times the machine's own (machine_cv: "
         "a fixed-work reference model's, timed after the runs when they spread beyond the "
-        "clock); memory: the first split's "
-        "peak, each split's own peak in splits[].",
+        "clock); memory: the first split's peak, each split's own peak in splits[].",
     )
 
 
