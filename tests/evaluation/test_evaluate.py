@@ -181,8 +181,10 @@ def test_worker_never_sees_hr(good_zip: Path) -> None:
     spy = SpyRunner()
     report = evaluate(good_zip, runner=spy)
     assert report.status == "evaluated"
-    # One complexity process, then one fresh process per official run.
-    assert len(spy.specs) == 1 + 2
+    # One complexity process, then one fresh process per official run, and as many
+    # reference runs again when the runs spread beyond the clock (a loaded machine).
+    references = 2 if report.images[0].reference_ms else 0
+    assert len(spy.specs) == 1 + 2 + references
     hr_dirs = [str(p) for p in SMOKE_DIR.glob("*_HR")]
     assert hr_dirs
     args = [a for spec in spy.specs for a in spec.args]
