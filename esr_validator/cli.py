@@ -41,7 +41,12 @@ def _add_check(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def _add_pack(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("pack", help="build a valid submission zip and its manifest")
-    p.add_argument("--model", required=True, help="the model's .py file")
+    p.add_argument(
+        "--model", required=True, help="the model's .py file, or its package folder (--module)"
+    )
+    p.add_argument(
+        "--module", help="in a package folder: the module defining the class (e.g. HNCT)"
+    )
     p.add_argument("--checkpoint", required=True, help="the weights file")
     p.add_argument("--team-id", required=True, type=int)
     p.add_argument("--team-name", required=True)

@@ -133,12 +133,17 @@ _ENTRIES: tuple[Code, ...] = (
         E,
         "Make the NN in teamNN_ file names equal the manifest's team_id.",
     ),
-    Code("ESR209", "model-file-missing", E, "Add exactly one models/teamNN_<Name>.py."),
+    Code(
+        "ESR209",
+        "model-file-missing",
+        E,
+        "Add exactly one models/teamNN_<Name>.py, or one package models/teamNN_<Name>/.",
+    ),
     Code(
         "ESR210",
         "model-file-multiple",
         E,
-        "Keep exactly one model file under models/; merge helpers into it.",
+        "Keep one model under models/: one file, or one package folder with its helpers.",
     ),
     Code(
         "ESR211",
@@ -169,7 +174,8 @@ _ENTRIES: tuple[Code, ...] = (
         "ESR216",
         "extra-python-file",
         E,
-        "Only one Python file is allowed: inline helper modules into the model file.",
+        "Python code belongs in models/: one file, or a package models/teamNN_<Name>/ that "
+        "holds the model and its helper modules (see docs/manifest.md, module).",
     ),
     Code(
         "ESR217",
@@ -187,8 +193,17 @@ _ENTRIES: tuple[Code, ...] = (
         "ESR219",
         "models-dir-extra-file",
         E,
-        "models/ holds exactly the one model source file: remove bytecode, extensions, "
-        "subfolders and names with trailing spaces.",
+        "models/ holds the model's source only: one file models/teamNN_<Name>.py, or one "
+        "package folder models/teamNN_<Name>/ of .py files. Remove bytecode, extensions, "
+        "other folders and names with trailing spaces.",
+    ),
+    Code(
+        "ESR220",
+        "model-module",
+        E,
+        "For a model package, set module in submission.toml to the file that defines the class, "
+        'dotted from the package (module = "HNCT" for models/team12_hnct/HNCT.py); for one '
+        "file, leave module out.",
     ),
     # --- checkpoint -------------------------------------------------------------------------
     Code(
@@ -600,7 +615,8 @@ _ENTRIES: tuple[Code, ...] = (
         "ESR903",
         "import-model-missing",
         E,
-        "The model must be one file under models/; fetch it or merge the package into one file.",
+        "The model must be one file or one package folder under models/; fetch it, or make the "
+        "package import itself only by its own name or relatively.",
     ),
     Code("ESR904", "import-no-model", I, "The branch defines no model; nothing to import."),
     Code(

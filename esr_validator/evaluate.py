@@ -121,6 +121,7 @@ class SandboxRun:
             manifest=self.intake.manifest,
             submission_dir=self.runner.path_in_view(sub),
             model_file=self.intake.model_file,
+            model_package=self.intake.model_package,
             checkpoint_file=self.intake.checkpoint_file,
             device="cuda" if o.gpu is not None else "cpu",
             cudnn_benchmark=o.cudnn_benchmark,

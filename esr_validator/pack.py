@@ -1,4 +1,5 @@
-"""Build a submission zip from a model file, a checkpoint and manifest options.
+"""Build a submission zip from a model file (or package folder), a checkpoint and manifest
+options.
 
 The archive is reproducible: members are sorted, timestamps fixed and permissions uniform,
 so packing the same inputs twice gives the same bytes (and the same sha256 in reports).
@@ -7,6 +8,7 @@ so packing the same inputs twice gives the same bytes (and the same sha256 in re
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import tomli_w
@@ -58,6 +60,26 @@ def _add(zf: zipfile.ZipFile, name: str, data: bytes) -> None:
     zf.writestr(info, data)
 
 
+def package_sources(folder: Path) -> list[Path]:
+    """A package folder's .py files, relative, sorted; bytecode caches are left behind."""
+    return sorted(
+        p.relative_to(folder)
+        for p in folder.rglob("*.py")
+        if p.is_file() and "__pycache__" not in p.relative_to(folder).parts
+    )
+
+
+def model_members(
+    model: Path, stem: str, *, only: Sequence[Path] | None = None
+) -> dict[str, bytes]:
+    """The zip members of the model: one file ``models/<stem>.py``, or, for a package folder,
+    its .py files (``only`` those, relative to it, when given) under ``models/<stem>/``."""
+    if not model.is_dir():
+        return {f"models/{stem}.py": model.read_bytes()}
+    chosen = package_sources(model) if only is None else sorted(only)
+    return {f"models/{stem}/{rel.as_posix()}": (model / rel).read_bytes() for rel in chosen}
+
+
 def write_submission(
     out: Path,
     *,
@@ -65,13 +87,14 @@ def write_submission(
     model: Path,
     checkpoint: Path,
     extras: list[Path] | tuple[Path, ...] = (),
+    only: Sequence[Path] | None = None,
 ) -> None:
     """Write ``out`` with the canonical layout; the write is atomic."""
     stem = manifest.stem
     members = {
         MANIFEST_NAME: manifest_toml(manifest).encode("utf-8"),
-        f"models/{stem}.py": model.read_bytes(),
         f"model_zoo/{stem}{checkpoint_suffix(checkpoint)}": checkpoint.read_bytes(),
+        **model_members(model, stem, only=only),
     }
     for extra in extras:
         members[extra.name] = extra.read_bytes()

@@ -62,6 +62,8 @@ def submission_info(intake: Intake) -> SubmissionInfo:
         zip_sha256=intake.zip_sha256,
         model_file=intake.model_file,
         model_sha256=intake.file_sha256(intake.model_file),
+        model_package=intake.model_package,
+        package_sha256={f: d for f in intake.package_files if (d := intake.file_sha256(f))},
         checkpoint_file=intake.checkpoint_file,
         checkpoint_sha256=intake.file_sha256(intake.checkpoint_file),
         manifest=intake.manifest,

@@ -70,6 +70,72 @@ def good_members(**manifest_overrides: Any) -> dict[str, bytes]:
     }
 
 
+# TinySR split into a package, reaching its helpers in every way real entries do: relatively,
+# by the package's own absolute name, from a subpackage, and inside a function.
+PACKAGE = "models/team16_TinySR"
+PACKAGE_FILES = {
+    "__init__.py": "",
+    "net.py": """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+import models.team16_TinySR.blocks as B
+from .ops.act import relu
+
+
+class TinySR(nn.Module):
+    def __init__(self, num_feat=8, scale=4):
+        super().__init__()
+        self.head = B.conv3(3, num_feat)
+        self.body = B.conv3(num_feat, num_feat)
+        self.tail = B.conv3(num_feat, 3 * scale * scale)
+        self.shuffle = nn.PixelShuffle(scale)
+        self.scale = scale
+
+    def forward(self, x):
+        from models.team16_TinySR import blocks
+
+        base = F.interpolate(x, scale_factor=self.scale, mode="bilinear", align_corners=False)
+        y = relu(self.head(x))
+        y = blocks.residual(relu(self.body(y)), y)
+        return self.shuffle(self.tail(y)) + base
+""",
+    "blocks.py": """\
+import torch.nn as nn
+
+
+def conv3(cin, cout):
+    return nn.Conv2d(cin, cout, 3, 1, 1)
+
+
+def residual(y, skip):
+    return y + skip
+""",
+    "ops/__init__.py": "",
+    "ops/act.py": """\
+import torch.nn.functional as F
+
+from ..blocks import residual  # noqa: F401  (a relative import that climbs one level)
+
+
+def relu(x):
+    return F.relu(x)
+""",
+}
+
+
+def package_members(
+    files: dict[str, str] | None = None, **manifest_overrides: Any
+) -> dict[str, bytes]:
+    """A good submission whose model is the package above (module = "net")."""
+    chosen = PACKAGE_FILES if files is None else files
+    return {
+        "submission.toml": tomli_w.dumps(manifest(module="net", **manifest_overrides)).encode(),
+        **{f"{PACKAGE}/{name}": text.encode() for name, text in chosen.items()},
+        "model_zoo/team16_TinySR.pth": checkpoint_bytes(tiny_state_dict()),
+    }
+
+
 def write_zip(path: Path, members: dict[str, bytes]) -> Path:
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, data in members.items():

@@ -34,6 +34,7 @@ def manifest_from_args(args: argparse.Namespace) -> Manifest:
         "team_name": args.team_name,
         "model_name": model_name,
         "class_name": args.class_name,
+        "module": args.module,
         "kwargs": _json_arg(args.kwargs, "--kwargs", dict),
         "args": _json_arg(args.pos_args, "--args", list),
         "scale": args.scale,
@@ -64,7 +65,13 @@ def manifest_from_args(args: argparse.Namespace) -> Manifest:
 def run(args: argparse.Namespace) -> int:
     manifest = manifest_from_args(args)
     paths = [Path(args.model), Path(args.checkpoint), *map(Path, args.extra)]
-    for p in paths:
+    if args.module is not None and not paths[0].is_dir():
+        raise UsageError("--module names a file in a package: --model must be its folder")
+    if paths[0].is_dir() and args.module is None:
+        raise UsageError(
+            "--model is a package folder: say which module defines the class (--module)"
+        )
+    for p in paths[paths[0].is_dir() :]:
         if not p.is_file():
             raise InputError(f"{p} does not exist or is not a file")
     out = Path(args.output)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import ast
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -12,6 +14,9 @@ from esr_validator.importer.branch import BranchReader, BranchSpec, branch_env
 from esr_validator.importer.repo import DEMO, Branch, Demo, pad_multiple, read_demo, tile_for
 from esr_validator.importer.signature import default_of, name_arguments
 from esr_validator.importer.values import Unsupported
+from esr_validator.intake.source import parse_quietly
+from esr_validator.intake.source_package import Package, imported_files
+from esr_validator.pack import package_sources
 from esr_validator.schemas.findings import Finding
 from esr_validator.schemas.manifest import TEAM_FILE, Manifest
 
@@ -40,17 +45,57 @@ class _Skip(Exception):
 
 
 def _unsupported(exc: Unsupported, branch: Branch) -> Finding:
-    line = exc.line or branch.line
+    build = native_build(branch.body)
+    if build is not None:  # say what the branch needs, not only where reading stopped
+        line, how = build
+        why = (
+            f"builds a native (CUDA/C++) extension at run time ({how}): a submission carries "
+            "no compiled code, so the evaluation image must provide the extension"
+        )
+    else:
+        line, why = exc.line or branch.line, exc.why
     return finding(
         "import-branch-unsupported",
-        f"team {branch.team_id:02d}: {exc.why} (test_demo.py line {line})",
+        f"team {branch.team_id:02d}: {why} (test_demo.py line {line})",
         path=DEMO,
         line=line,
     )
 
 
-def _model_name(model_file: str) -> str:
-    stem = Path(model_file).stem
+_BUILD_WORDS = ("build_ext", "bdist_wheel", "nvcc")
+_BUILD_CALLS = ("load", "load_inline")  # torch.utils.cpp_extension.<...>
+
+
+def native_build(body: list[ast.stmt]) -> tuple[int, str] | None:
+    """The first statement of a branch that compiles an extension: a command naming
+    ``setup.py build_ext`` (or ``nvcc``, a ``pip install`` of a local folder), or
+    ``torch.utils.cpp_extension.load``/``load_inline``. With its line and what it runs."""
+    for node in (n for stmt in body for n in ast.walk(stmt)):
+        if not isinstance(node, ast.Call):
+            continue
+        words = [
+            c.value
+            for arg in [*node.args, *(k.value for k in node.keywords)]
+            for c in ast.walk(arg)
+            if isinstance(c, ast.Constant) and isinstance(c.value, str)
+        ]
+        hit = next((w for w in words for b in _BUILD_WORDS if b in w.split()), None)
+        if hit is not None:
+            shown = " ".join(w for w in words if not w.startswith("-"))[:60]
+            return node.lineno, f"`{shown}`"
+        func = node.func
+        if (
+            isinstance(func, ast.Attribute)
+            and func.attr in _BUILD_CALLS
+            and "cpp_extension" in ast.unparse(func.value)
+        ):
+            return node.lineno, f"`{ast.unparse(func)}()`"
+    return None
+
+
+def _model_name(model_file: str, *, package: bool = False) -> str:
+    """``<Name>`` of ``teamNN_<Name>``: from the file's stem, or a package's folder."""
+    stem = Path(model_file).parts[1] if package else Path(model_file).stem
     match = TEAM_FILE.match(stem)
     return match.group("name") if match else stem.replace(".", "_")
 
@@ -95,7 +140,72 @@ def _file(repo: Path, rel: str, *, kind: str, team: int) -> Path:
     return path
 
 
-def manifest_for(spec: BranchSpec, demo: Demo, *, team: int, source: str) -> Manifest:
+@dataclass(frozen=True)
+class _Imported:
+    """A model package as imported: its folder, the entry's module, the files it runs."""
+
+    folder: Path
+    module: str
+    files: list[Path]  # relative to folder
+    trees: dict[str, ast.Module]  # zip path -> tree, for the files read
+
+
+def _package(repo: Path, model_file: str) -> _Imported | None:
+    """The package ``models/<folder>/...`` the branch imports its class from; None for a
+    one-file model. Only the files importing the entry module runs travel (an unused helper
+    of the organizers' repository, importing files of theirs, stays behind)."""
+    parts = PurePosixPath(model_file).parts
+    if len(parts) <= 2:
+        return None
+    folder_rel = "/".join(parts[:2])
+    folder = repo / folder_rel
+    sources = [f"{folder_rel}/{p.as_posix()}" for p in package_sources(folder)]
+    trees = {}
+    for rel in sources:
+        tree = parse_quietly((repo / rel).read_text(errors="replace"))
+        if tree is not None:
+            trees[rel] = tree
+    package = Package(folder_rel, tuple(sources))
+    files = imported_files(package, model_file, trees)
+    module = ".".join(PurePosixPath(model_file).with_suffix("").parts[2:])
+    return _Imported(
+        folder=folder,
+        module=module,
+        files=[Path(f).relative_to(folder_rel) for f in files],
+        trees={f: trees[f] for f in files if f in trees},
+    )
+
+
+def _imports_itself_by_name(package: _Imported, manifest: Manifest, team: int) -> None:
+    """A package renamed to ``teamNN_<Name>`` breaks imports of its own former name."""
+    if package.folder.name == manifest.stem:
+        return
+    own = f"models.{package.folder.name}"
+    for path, tree in sorted(package.trees.items()):
+        for node in ast.walk(tree):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom) and not node.level
+                else []
+            )
+            if any(n == own or n.startswith(own + ".") for n in names):
+                raise _Skip(
+                    finding(
+                        "import-model-missing",
+                        f"team {team:02d}: {path} imports its package by its folder name "
+                        f"{own} (line {getattr(node, 'lineno', 0)}), and a submission's "
+                        f"package is named {manifest.stem}",
+                        path=path,
+                        line=getattr(node, "lineno", None),
+                    )
+                )
+
+
+def manifest_for(
+    spec: BranchSpec, demo: Demo, *, team: int, source: str, module: str | None = None
+) -> Manifest:
     args, kwargs = _kwargs(spec, source)
     state = spec.state
     checkpoint: dict[str, Any] = {"strict": spec.strict}
@@ -120,8 +230,9 @@ def manifest_for(spec: BranchSpec, demo: Demo, *, team: int, source: str) -> Man
         {
             "team_id": team,
             "team_name": f"Team {team:02d}",
-            "model_name": _model_name(spec.model.cls.file),
+            "model_name": _model_name(spec.model.cls.file, package=module is not None),
             "class_name": spec.model.cls.name,
+            "module": module,
             "args": args,
             "kwargs": kwargs,
             "data_range": spec.data_range,
@@ -140,17 +251,18 @@ def _one(repo: Path, demo: Demo, branch: Branch, out: Path | None) -> ImportRow:
         spec = BranchReader(branch_env(demo.globals, branch.team_id)).run(branch.body, branch.line)
         row.model_file, row.class_name = spec.model.cls.file, spec.model.cls.name
         row.checkpoint = spec.checkpoint
-        if len(Path(spec.model.cls.file).parts) != 2:
-            raise _Skip(
-                finding(
-                    "import-model-missing",
-                    f"team {branch.team_id:02d}: {spec.model.cls.file} is inside a package; "
-                    "a submission carries one model file",
-                )
-            )
-        model = _file(repo, spec.model.cls.file, kind="model file", team=branch.team_id)
-        source = model.read_text(errors="replace")
-        manifest = manifest_for(spec, demo, team=branch.team_id, source=source)
+        entry = _file(repo, spec.model.cls.file, kind="model file", team=branch.team_id)
+        source = entry.read_text(errors="replace")
+        package = _package(repo, spec.model.cls.file)
+        manifest = manifest_for(
+            spec,
+            demo,
+            team=branch.team_id,
+            source=source,
+            module=package.module if package else None,
+        )
+        if package is not None:
+            _imports_itself_by_name(package, manifest, branch.team_id)
         row.manifest = manifest.model_dump(mode="json", exclude_defaults=True)
         ckpt = _file(repo, spec.checkpoint, kind="checkpoint", team=branch.team_id)
     except Unsupported as exc:
@@ -169,7 +281,8 @@ def _one(repo: Path, demo: Demo, branch: Branch, out: Path | None) -> ImportRow:
         from esr_validator.pack import write_submission
 
         target = out / f"team{branch.team_id:02d}.zip"
-        write_submission(target, manifest=manifest, model=model, checkpoint=ckpt)
+        model, only = (package.folder, package.files) if package else (entry, None)
+        write_submission(target, manifest=manifest, model=model, checkpoint=ckpt, only=only)
         row.zip = str(target)
     return row
 

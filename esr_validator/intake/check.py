@@ -16,6 +16,8 @@ from esr_validator.digests import sha256_file
 from esr_validator.intake import zipread
 from esr_validator.intake.layout import check_layout
 from esr_validator.intake.manifest import MANIFEST_NAME, parse_manifest
+from esr_validator.intake.packages import PackageList
+from esr_validator.intake.source_package import Package, mentioned_names
 from esr_validator.owner import owned_tempdir
 from esr_validator.schemas.findings import Finding, Severity, has_errors
 from esr_validator.schemas.manifest import Manifest
@@ -30,8 +32,10 @@ class Intake:
     findings: list[Finding] = field(default_factory=list)
     root: Path | None = None
     manifest: Manifest | None = None
-    model_file: str | None = None
+    model_file: str | None = None  # the file that defines the class
     checkpoint_file: str | None = None
+    model_package: str | None = None  # models/teamNN_X when the model is a package
+    package_files: list[str] = field(default_factory=list)
     holder: Path | None = None  # root's parent, with the owner record beside the submission
 
     @property
@@ -85,13 +89,15 @@ def _static_checks(intake: Intake, variant: str) -> None:
     from esr_validator.intake.source import check_source
 
     assert intake.root is not None and intake.manifest is not None
-    if intake.model_file:
-        text = (intake.root / intake.model_file).read_bytes().decode("utf-8", errors="replace")
+    environment = load_packages(variant)
+    if intake.model_package:
+        intake.findings += _check_package(intake, environment)
+    elif intake.model_file:
         intake.findings += check_source(
-            text,
+            _text(intake.root / intake.model_file),
             path=intake.model_file,
             class_name=intake.manifest.class_name,
-            environment=load_packages(variant),
+            environment=environment,
         )
     if intake.checkpoint_file:
         report = check_checkpoint(
@@ -100,6 +106,34 @@ def _static_checks(intake: Intake, variant: str) -> None:
             display_path=intake.checkpoint_file,
         )
         intake.findings += report.findings
+
+
+def _text(path: Path) -> str:
+    return path.read_bytes().decode("utf-8", errors="replace")
+
+
+def _check_package(intake: Intake, environment: PackageList) -> list[Finding]:
+    """Every file of a model package, each with the package's imports resolved; the class
+    must be defined by the manifest's module (unknown when ``module`` is wrong: ESR220)."""
+    from esr_validator.intake.source import check_source, parse_quietly
+
+    assert intake.root is not None and intake.manifest and intake.model_package
+    package = Package(intake.model_package, tuple(intake.package_files))
+    texts = {f: _text(intake.root / f) for f in intake.package_files}
+    trees = [t for t in map(parse_quietly, texts.values()) if t is not None]
+    callers = frozenset(mentioned_names(trees))
+    found: list[Finding] = []
+    for path, text in texts.items():
+        entry = path == intake.model_file
+        found += check_source(
+            text,
+            path=path,
+            class_name=intake.manifest.class_name if entry else None,
+            environment=environment,
+            package=package,
+            callers=callers,
+        )
+    return found
 
 
 def run_intake(
@@ -150,6 +184,7 @@ def run_intake(
     layout = check_layout(files, intake.manifest, scales=scales)
     intake.findings += layout.findings
     intake.model_file, intake.checkpoint_file = layout.model_file, layout.checkpoint_file
+    intake.model_package, intake.package_files = layout.model_package, layout.package_files
     if intake.manifest is not None:
         _static_checks(intake, variant)
     return intake

@@ -22,8 +22,10 @@ _README = re.compile(r"^(readme|license)(\.(md|txt|rst))?$", re.IGNORECASE)
 
 @dataclass
 class Layout:
-    model_file: str | None = None
+    model_file: str | None = None  # the file that defines the class (in a package: its module)
     checkpoint_file: str | None = None
+    model_package: str | None = None  # models/teamNN_X, when the model is a package
+    package_files: list[str] = field(default_factory=list)  # its .py files, the model's too
     findings: list[Finding] = field(default_factory=list)
 
 
@@ -58,8 +60,21 @@ def _team_stem(stem: str, path: str, layout: Layout) -> tuple[int, str] | None:
     return int(m.group("id")), m.group("name")
 
 
-def _pick_model(files: list[str], layout: Layout) -> None:
-    models = [f for f in files if f.startswith("models/") and f.endswith(".py")]
+def _pick_model(files: list[str], layout: Layout, manifest: Manifest | None) -> None:
+    """One source file directly in models/, or else one package folder models/teamNN_X/."""
+    direct = [f for f in files if _in_models(f) and len(PurePosixPath(f).parts) == 2]
+    models = [f for f in direct if f.endswith(".py")]
+    nested = [f for f in files if _in_models(f) and len(PurePosixPath(f).parts) > 2]
+    packages = sorted({PurePosixPath(f).parts[1] for f in nested})
+    if not models and len(packages) == 1:
+        _pick_package(files, f"models/{packages[0]}", layout, manifest)
+        return
+    if not models and len(packages) > 1:
+        shown = ", ".join(f"models/{p}/" for p in packages)
+        layout.findings.append(
+            finding("model-file-multiple", f"{len(packages)} model packages: {shown}")
+        )
+        return
     if not models:
         layout.findings.append(finding("model-file-missing", "no models/teamNN_<Name>.py found"))
     elif len(models) > 1:
@@ -67,12 +82,67 @@ def _pick_model(files: list[str], layout: Layout) -> None:
             finding("model-file-multiple", f"{len(models)} model files: {', '.join(models)}")
         )
     else:
-        name = models[0]
-        if PurePosixPath(name).parent != PurePosixPath("models"):
+        layout.model_file = models[0]
+        if manifest is not None and manifest.module is not None:
             layout.findings.append(
-                finding("model-file-name", f"'{name}' must sit directly in models/", path=name)
+                finding(
+                    "model-module",
+                    f"module = '{manifest.module}', but the model is the one file "
+                    f"{models[0]}, not a package",
+                    path=f"{MANIFEST_NAME}:module",
+                    hint="Remove module from submission.toml: it names a file inside a "
+                    "model package (models/teamNN_<Name>/).",
+                )
             )
-        layout.model_file = name
+
+
+def _in_models(name: str) -> bool:
+    return name.startswith("models/")
+
+
+def _pick_package(
+    files: list[str], package: str, layout: Layout, manifest: Manifest | None
+) -> None:
+    """A model package: its .py files travel together; the manifest's ``module`` names the
+    file that defines the class, as ``from models.teamNN_X.<module> import <class>`` would."""
+    inside = [f for f in files if f.startswith(f"{package}/")]
+    sources = sorted(f for f in inside if f.endswith(".py"))
+    if not sources:
+        layout.findings.append(
+            finding("model-file-missing", f"{package}/ holds no .py file", path=package)
+        )
+        return
+    layout.model_package, layout.package_files = package, sources
+    if manifest is None:
+        return  # the manifest's own findings say why; the entry module cannot be known
+    shown = ", ".join(s[len(package) + 1 :] for s in sources[:8])
+    if manifest.module is None:
+        layout.findings.append(
+            finding(
+                "model-module",
+                f"{package}/ is a model package, and submission.toml does not say which of "
+                f"its files defines {manifest.class_name} ({shown})",
+                path=f"{MANIFEST_NAME}:module",
+            )
+        )
+        return
+    rel = manifest.module.replace(".", "/")
+    candidates = (
+        [f"{package}/__init__.py"]
+        if manifest.module == "__init__"
+        else [f"{package}/{rel}.py", f"{package}/{rel}/__init__.py"]
+    )
+    found = next((c for c in candidates if c in sources), None)
+    if found is None:
+        layout.findings.append(
+            finding(
+                "model-module",
+                f"module = '{manifest.module}' names no file of {package}/ (it holds {shown})",
+                path=f"{MANIFEST_NAME}:module",
+            )
+        )
+        return
+    layout.model_file = found
 
 
 def _pick_checkpoint(files: list[str], layout: Layout) -> None:
@@ -106,22 +176,33 @@ def _pick_checkpoint(files: list[str], layout: Layout) -> None:
 
 
 def _models_dir(files: list[str], layout: Layout) -> None:
-    """Only the model source may sit in models/: the sandbox imports that one file from source,
-    and anything beside it (bytecode, an extension, a subfolder, a look-alike name with
-    trailing spaces) could be picked up instead of, or next to, the code the intake checked."""
+    """Only model source may sit in models/: the sandbox imports it from source, and anything
+    beside it (bytecode, an extension, a stray subfolder, a look-alike name with trailing
+    spaces) could be picked up instead of, or next to, the code the intake checked."""
+    packages = {PurePosixPath(f).parts[1] for f in files if len(PurePosixPath(f).parts) > 2}
     for name in files:
-        if not name.startswith("models/") or name == layout.model_file:
+        if not _in_models(name) or name == layout.model_file or name in layout.package_files:
             continue
-        if name.endswith(".py") and PurePosixPath(name).parent == PurePosixPath("models"):
+        parts = PurePosixPath(name).parts
+        if name.endswith(".py") and len(parts) == 2:
             continue  # a second model source: reported once as model-file-multiple
+        if (
+            layout.model_package is None
+            and len(packages) > 1
+            and not any(len(PurePosixPath(f).parts) == 2 and f.endswith(".py") for f in files)
+        ):
+            continue  # several packages: reported once as model-file-multiple
+        what = "the model's source" if layout.model_package else "the model source file"
         layout.findings.append(
-            finding("models-dir-extra-file", f"{name!r} is not the model source file", path=name)
+            finding("models-dir-extra-file", f"{name!r} is not {what}", path=name)
         )
 
 
 def _stray_files(files: list[str], layout: Layout) -> None:
     for name in files:
         if name in (MANIFEST_NAME, layout.model_file, layout.checkpoint_file):
+            continue
+        if name in layout.package_files:
             continue
         if name.startswith(("models/", "model_zoo/")) and not name.endswith(".py"):
             continue  # already reported by the model/checkpoint pickers
@@ -132,9 +213,7 @@ def _stray_files(files: list[str], layout: Layout) -> None:
             ):
                 continue  # reported once as model-file-multiple
             layout.findings.append(
-                finding(
-                    "extra-python-file", f"'{name}' is code outside the one model file", path=name
-                )
+                finding("extra-python-file", f"'{name}' is code outside models/", path=name)
             )
         elif not _is_extra(name):
             layout.findings.append(
@@ -144,16 +223,21 @@ def _stray_files(files: list[str], layout: Layout) -> None:
 
 def _names_agree(layout: Layout, manifest: Manifest | None) -> None:
     model = ckpt = None
-    if layout.model_file:
-        model = _team_stem(PurePosixPath(layout.model_file).stem, layout.model_file, layout)
+    # The name that must carry teamNN_<Name>: the one file, or the package folder.
+    named = layout.model_package or layout.model_file
+    model_stem = None
+    if named:
+        path = PurePosixPath(named)
+        model_stem = path.name if layout.model_package else path.stem
+        model = _team_stem(model_stem, named, layout)
     if layout.checkpoint_file:
         stem = PurePosixPath(layout.checkpoint_file).stem
         ckpt = _TEAM_STEM.match(stem)
-        if model and stem != PurePosixPath(layout.model_file or "").stem:
+        if model and stem != model_stem:
             layout.findings.append(
                 finding(
                     "checkpoint-name-differs",
-                    f"checkpoint '{layout.checkpoint_file}' and model '{layout.model_file}' "
+                    f"checkpoint '{layout.checkpoint_file}' and model '{named}' "
                     "have different names",
                     path=layout.checkpoint_file,
                 )
@@ -190,7 +274,7 @@ def check_layout(
     layout = Layout()
     if MANIFEST_NAME not in files:
         layout.findings.append(finding("manifest-missing", f"no {MANIFEST_NAME} at the zip root"))
-    _pick_model(files, layout)
+    _pick_model(files, layout, manifest)
     _pick_checkpoint(files, layout)
     _models_dir(files, layout)
     _stray_files(files, layout)

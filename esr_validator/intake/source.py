@@ -19,6 +19,7 @@ from esr_validator.codes import finding
 from esr_validator.intake import source_imports, source_obfuscation, source_reach, source_rules
 from esr_validator.intake.packages import PackageList
 from esr_validator.intake.source_names import Names
+from esr_validator.intake.source_package import Package
 from esr_validator.intake.source_rules import Hit
 from esr_validator.schemas.findings import Finding
 
@@ -26,22 +27,40 @@ _SHOWN_DEFINITIONS = 10
 
 
 def check_source(
-    text: str, *, path: str, class_name: str, environment: PackageList
+    text: str,
+    *,
+    path: str,
+    class_name: str | None,
+    environment: PackageList,
+    package: Package | None = None,
+    callers: frozenset[str] = frozenset(),
 ) -> list[Finding]:
-    """Every finding of the static source rules for the model file ``text``."""
+    """Every finding of the static source rules for the model file ``text``.
+
+    In a model package every file is checked: the one that defines ``class_name``, and the
+    helper modules (``class_name`` None), whose functions count as called when ``callers``,
+    the names the package's files mention, include them.
+    """
     tree = _parse(text, path=path)
     if isinstance(tree, Finding):
         return [tree]
     nodes = list(ast.walk(tree))
     parents = {id(child): node for node in nodes for child in ast.iter_child_nodes(node)}
-    findings = _class_defined(tree, path=path, class_name=class_name)
-    hits = source_imports.scan(nodes, parents, environment=environment)
+    findings = [] if class_name is None else _class_defined(tree, path=path, class_name=class_name)
+    hits = source_imports.scan(nodes, parents, environment=environment, package=package, path=path)
     names = Names(tree, nodes)
     hits += source_rules.scan(nodes, names)
     hits += source_obfuscation.scan(nodes, names)
-    hits = source_reach.soften(hits, source_reach.analyse(tree, entry=class_name))
+    entry = {class_name} if class_name is not None else set(callers)
+    hits = source_reach.soften(hits, source_reach.analyse(tree, entry=entry))
     findings += [_to_finding(hit, path=path) for hit in _unique(hits)]
     return findings
+
+
+def parse_quietly(text: str) -> ast.Module | None:
+    """The tree of ``text``, or None when it does not parse (check_source reports that)."""
+    tree = _parse(text, path="")
+    return None if isinstance(tree, Finding) else tree
 
 
 def _parse(text: str, *, path: str) -> ast.Module | Finding:

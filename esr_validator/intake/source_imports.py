@@ -1,8 +1,10 @@
 """The import rules of the static source check (ESR403, ESR404 and the dangerous modules).
 
 Order of judgement for one imported name: dangerous (network, processes, ...) whatever the
-guard; then relative imports, which cannot work because a submission is one file (ESR403, the
-import fails; ESR216 is the layout rule for the extra file itself); then harmless stdlib;
+guard; then the model package's own modules (relative, or ``models.teamNN_X...``), resolved
+against the files the zip carries (``source_package``); relative imports in a one-file model,
+which cannot work (ESR403, the import fails; ESR216 is the layout rule for a stray extra file);
+then harmless stdlib;
 other stdlib (ESR404); packages of the evaluation environment, usual or not (ESR404); anything
 else is unavailable (ESR403, with the reason ``environment.toml`` gives). An import guarded by
 ``try/except ImportError`` has a fallback, so an unavailable package there is only a warning;
@@ -15,6 +17,7 @@ import ast
 import sys
 
 from esr_validator.intake.packages import PackageList
+from esr_validator.intake.source_package import ROOT, Package
 from esr_validator.intake.source_policy import (
     BUILTIN_MODULES,
     BUILTINS,
@@ -29,12 +32,27 @@ from esr_validator.schemas.findings import Severity
 UNAVAILABLE = "source-import-unavailable"
 UNUSUAL = "source-import-unusual"
 _IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
-_ONE_FILE = "A submission is exactly one .py file: inline the helper module into the model file."
+_ONE_FILE = (
+    "A one-file model is imported alone: inline the helper, or make the model a package "
+    "models/teamNN_<Name>/ (module in submission.toml, see docs/manifest.md)."
+)
+_IN_PACKAGE = (
+    "Only models/teamNN_<Name>/ travels with the submission: copy the module into the package "
+    "and import it from there (relatively, or by the package's own name)."
+)
 
 Parents = dict[int, ast.AST]
 
 
-def scan(nodes: list[ast.AST], parents: Parents, *, environment: PackageList) -> list[Hit]:
+def scan(
+    nodes: list[ast.AST],
+    parents: Parents,
+    *,
+    environment: PackageList,
+    package: Package | None = None,
+    path: str = "",
+) -> list[Hit]:
+    """``package`` is the model package ``path`` belongs to; None for a one-file model."""
     hits: list[Hit] = []
     for node in nodes:
         if not isinstance(node, ast.Import | ast.ImportFrom) or _type_checking_only(node, parents):
@@ -43,12 +61,49 @@ def scan(nodes: list[ast.AST], parents: Parents, *, environment: PackageList) ->
         if isinstance(node, ast.Import):
             for alias in node.names:
                 shown = f"import {alias.name}"
+                if package is not None and alias.name.split(".")[0] == ROOT:
+                    hits += _own_module(package, alias.name, None, shown, node.lineno, guarded)
+                    continue
                 hits += _dangerous(alias.name, shown, node.lineno) or _judge(
                     alias.name, shown, node.lineno, guarded=guarded, environment=environment
                 )
+        elif package is not None and (node.level or (node.module or "").split(".")[0] == ROOT):
+            module = package.resolve(node, path) if node.level else node.module
+            shown = _shown_from(node)
+            names = [a.name for a in node.names if a.name != "*"]
+            hits += _own_module(package, module, names, shown, node.lineno, guarded)
         else:
             hits += _judge_from(node, guarded=guarded, environment=environment)
     return hits
+
+
+def _shown_from(node: ast.ImportFrom) -> str:
+    module = "." * node.level + (node.module or "")
+    return f"from {module} import {', '.join(a.name for a in node.names)}"
+
+
+def _own_module(
+    package: Package,
+    module: str | None,
+    names: list[str] | None,
+    shown: str,
+    line: int,
+    guarded: bool,
+) -> list[Hit]:
+    """An import of the package's own modules: fine when the zip carries what it names."""
+    severity = Severity.WARNING if guarded else None
+    if module is None:
+        why = "climbs above models/, which nothing carries"
+    elif not package.inside(module):
+        why = f"{module} is not part of the submission ({package.folder}/ is)"
+    elif not package.carries(module):
+        why = f"{module} is not a file of {package.folder}/"
+    else:
+        missing = [n for n in names or [] if not package.provides(module, n)]
+        if not missing:
+            return []
+        why = f"{module} has no module {missing[0]} and no __init__.py to define it"
+    return [Hit(UNAVAILABLE, line, f"`{shown}`: {why}", severity, _IN_PACKAGE)]
 
 
 def _dangerous(qualified: str, shown: str, line: int) -> list[Hit]:
@@ -84,7 +139,7 @@ def _judge(
             Hit(
                 UNAVAILABLE,
                 line,
-                f"`{shown}` is a relative import, but the model file is "
+                f"`{shown}` is a relative import, but a one-file model is "
                 f"imported alone, so {module} will not exist{fallback}",
                 severity,
                 _ONE_FILE,

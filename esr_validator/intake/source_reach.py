@@ -46,7 +46,9 @@ class Reach:
     function_lines: set[int] = field(default_factory=set)
 
 
-def analyse(tree: ast.Module, *, entry: str) -> Reach:
+def analyse(tree: ast.Module, *, entry: str | set[str]) -> Reach:
+    """``entry``: the names the evaluation calls from outside the file (the class; for a
+    package's helper module, every name the package mentions)."""
     reach = Reach()
     main = [s for s in tree.body if _is_main_guard(s)]
     for stmt in main:
@@ -55,7 +57,7 @@ def analyse(tree: ast.Module, *, entry: str) -> Reach:
     for fn in functions:
         reach.function_lines |= _body_lines(fn)
     roots = [s for s in tree.body if s not in main]
-    mentioned = _mentions(roots) | {entry}
+    mentioned = _mentions(roots) | ({entry} if isinstance(entry, str) else entry)
     reached: set[int] = set()
     changed = True
     while changed:

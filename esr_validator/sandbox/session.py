@@ -98,7 +98,10 @@ class Session:
         else:
             assert c.submission_dir and c.model_file and c.checkpoint_file
             sub = Path(c.submission_dir)
-            model = load_model(sub / c.model_file, sub / c.checkpoint_file, self.manifest)
+            package = sub / c.model_package if c.model_package else None
+            model = load_model(
+                sub / c.model_file, sub / c.checkpoint_file, self.manifest, package=package
+            )
         return place_model(model, self.device, self.manifest)
 
     def _serve(self, forward: Callable[[torch.Tensor], torch.Tensor], dtype: torch.dtype) -> None:

@@ -25,6 +25,7 @@ from pydantic_core import PydanticCustomError
 # Rust), and ``$`` meaning end of text in both.
 IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
 MODEL_NAME = r"^[A-Za-z0-9][A-Za-z0-9_\-]*$"
+DOTTED = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$"
 
 
 def _json_integer(value: Any) -> Any:
@@ -173,6 +174,15 @@ class Manifest(_Strict):
     model_name: str = Field(pattern=MODEL_NAME, max_length=64)
     class_name: str = Field(
         pattern=IDENTIFIER, description="Class or factory function in the model file."
+    )
+    module: str | None = Field(
+        default=None,
+        pattern=DOTTED,
+        max_length=128,
+        description="For a model package (models/teamNN_<Name>/ holding several .py files): "
+        "the module inside it that defines class_name, dotted from the package ('HNCT' for "
+        "models/team12_hnct/HNCT.py, '__init__' for the package itself). Absent for a "
+        "one-file model.",
     )
     kwargs: dict[str, Any] = Field(
         default_factory=dict, description="Keyword arguments for the class or factory."

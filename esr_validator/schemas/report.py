@@ -8,7 +8,7 @@ the report unsignable, so an infinite PSNR (identical images) is stored as ``Non
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -32,6 +32,13 @@ class SubmissionInfo(_Strict):
     zip_sha256: str = Sha256
     model_file: str | None = None
     model_sha256: str | None = None
+    model_package: str | None = Field(
+        default=None, description="The model package's folder (models/teamNN_X), if it is one."
+    )
+    package_sha256: dict[str, Annotated[str, Sha256]] = Field(
+        default_factory=dict,
+        description="sha256 of every .py file of the model package, the model file's too.",
+    )
     checkpoint_file: str | None = None
     checkpoint_sha256: str | None = None
     manifest: Manifest | None = None

@@ -71,6 +71,11 @@ class WorkerConfig(_Strict):
     manifest: Manifest
     submission_dir: str | None = None
     model_file: str | None = Field(default=None, description="Relative to submission_dir.")
+    model_package: str | None = Field(
+        default=None,
+        description="The model package's folder (models/teamNN_X), relative to submission_dir; "
+        "None for a one-file model.",
+    )
     checkpoint_file: str | None = Field(default=None, description="Relative to submission_dir.")
     baseline: str | None = Field(
         default=None,

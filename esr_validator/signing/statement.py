@@ -46,12 +46,13 @@ class Statement(_Model):
 
 
 def report_subjects(report: Report) -> list[Subject]:
-    """The zip, model file and checkpoint named in the report; a file without a digest is
-    left out rather than signed as unknown."""
+    """The zip, model file (with the rest of its package) and checkpoint named in the report;
+    a file without a digest is left out rather than signed as unknown."""
     info = report.submission
     pairs = [
         (info.zip_name, info.zip_sha256),
         (info.model_file, info.model_sha256),
+        *((f, d) for f, d in sorted(info.package_sha256.items()) if f != info.model_file),
         (info.checkpoint_file, info.checkpoint_sha256),
     ]
     return [Subject(name=n, digest=Digest(sha256=d)) for n, d in pairs if n and d]

@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from tests.subs import TINY_MODEL
+from tests.subs import PACKAGE_FILES, TINY_MODEL
 
 MODELS = (
     TINY_MODEL
@@ -211,6 +211,36 @@ def select_model(args, device):
         for k, v in state_dict.items():
             new_state_dict[k[7:]] = v
         model.load_state_dict(new_state_dict, strict=True)
+    elif model_id == 19:
+        from models.team19_Pkg.net import TinySR
+        name, data_range = f"{model_id:02}_Pkg", 1.0
+        model_path = os.path.join('model_zoo', 'team19_Pkg.pth')
+        model = TinySR()
+        model.load_state_dict(torch.load(model_path), strict=True)
+    elif model_id == 20:
+        from models.rfdn_like.net import TinySR
+        name, data_range = f"{model_id:02}_Abs", 1.0
+        model_path = os.path.join('model_zoo', 'rfdn_like.pth')
+        model = TinySR()
+        model.load_state_dict(torch.load(model_path), strict=True)
+    elif model_id == 21:
+        from models.rel_only.ops.model import TinySR
+        name, data_range = f"{model_id:02}_Rel", 1.0
+        model_path = os.path.join('model_zoo', 'rel_only.pth')
+        model = TinySR()
+        model.load_state_dict(torch.load(model_path), strict=True)
+    elif model_id == 22:
+        import sys, subprocess
+        op_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fused_op')
+        try:
+            import fused_op
+        except ImportError:
+            done = subprocess.run(
+                [sys.executable, 'setup.py', 'build_ext', '--inplace'], cwd=op_dir
+            )
+        from models.team22_Ext import TinySR
+        name, data_range = f"{model_id:02}_Ext", 1.0
+        model = TinySR()
     else:
         raise NotImplementedError(f"Model {model_id} is not implemented.")
 
@@ -322,6 +352,15 @@ EXPECTED: dict[int, dict[str, Any]] = {
     14: {"class_name": "Opt", "model_name": "Opt", "kwargs": {"num_feat": 8}},
     16: {"class_name": "TinySR", "model_name": "Pkl"},
     17: {"class_name": "TinySR", "model_name": "Loop", "checkpoint": {"strip_prefix": "module."}},
+    # packages: imported by their own name, renamed when they reach themselves relatively
+    19: {"class_name": "TinySR", "model_name": "Pkg", "module": "net"},
+    21: {"class_name": "TinySR", "model_name": "rel_only", "module": "ops.model"},
+}
+# team -> (package folder, the files the zip must carry, relative to it)
+PACKAGES: dict[int, tuple[str, list[str]]] = {
+    19: ("team19_Pkg", sorted(PACKAGE_FILES)),
+    20: ("rfdn_like", []),
+    21: ("rel_only", ["__init__.py", "blocks.py", "ops/__init__.py", "ops/act.py", "ops/model.py"]),
 }
 # team -> (finding code, line of test_demo.py it must name, or None)
 FAILING: dict[int, tuple[str, int | None]] = {
@@ -330,6 +369,9 @@ FAILING: dict[int, tuple[str, int | None]] = {
     12: ("ESR902", None),
     13: ("ESR902", None),
     15: ("ESR901", DEMO.splitlines().index("        if torch.cuda.is_available():") + 1),
+    20: ("ESR903", None),  # imports itself as models.rfdn_like, which a renamed zip lacks
+    # builds a CUDA extension: the finding says so, at the line that builds it
+    22: ("ESR901", DEMO.splitlines().index("            done = subprocess.run(") + 1),
     18: (
         "ESR901",
         DEMO.splitlines().index(
@@ -358,7 +400,26 @@ FILES: dict[int, tuple[str, str, str]] = {
     16: ("team16_Pkl", "team16_pkl_weights.pkl", "plain"),  # torch.save under .pkl
     17: ("team17_Loop", "team17_Loop.pth", "module"),
     18: ("team18_Slice", "team18_Slice.pth", "module"),
+    19: ("", "team19_Pkg.pth", "plain"),
+    20: ("", "rfdn_like.pth", "plain"),
+    21: ("", "rel_only.pth", "plain"),
 }
+
+
+def _package_files(team: int) -> dict[str, str]:
+    """The shared package fixture, under this team's folder; 19 adds a helper nothing
+    imports (which reaches a file of the repository the zip must not need), 21 reaches
+    itself only relatively, from a subpackage module."""
+    folder = PACKAGES[team][0]
+    files = {n: t.replace("team16_TinySR", folder) for n, t in PACKAGE_FILES.items()}
+    if team == 19:
+        files["unused.py"] = "import models.basicblock as B\n"
+    if team == 21:
+        net = files.pop("net.py")
+        net = net.replace(f"import models.{folder}.blocks as B", "from .. import blocks as B")
+        net = net.replace(f"from models.{folder} import blocks", "from .. import blocks")
+        files["ops/model.py"] = net.replace("from .ops.act import relu", "from .act import relu")
+    return files
 
 
 def _state(kind: str, team: int) -> Any:
@@ -380,8 +441,15 @@ def build(root: Path) -> Path:
     (root / "models").mkdir(parents=True, exist_ok=True)
     (root / "model_zoo").mkdir(exist_ok=True)
     (root / "test_demo.py").write_text(DEMO)
+    (root / "models" / "basicblock.py").write_text("X = 1\n")  # the repository's own helper
     for team, (stem, ckpt, kind) in FILES.items():
-        (root / "models" / f"{stem}.py").write_text(MODELS)
+        if team in PACKAGES:
+            for name, text in _package_files(team).items():
+                path = root / "models" / PACKAGES[team][0] / name
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(text)
+        else:
+            (root / "models" / f"{stem}.py").write_text(MODELS)
         if not ckpt:
             continue
         if kind == "lfs":

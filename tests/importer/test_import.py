@@ -61,12 +61,14 @@ def test_inexpressible_branches_get_a_finding_naming_the_line(
 def demo(repo: Path) -> Iterator[types.ModuleType]:
     """The fixture's own test_demo.py, imported: the reference the manifests must match."""
     sys.path.insert(0, str(repo))
+    finders = list(sys.meta_path)
     try:
         module = types.ModuleType("fake_demo")
         exec(compile(fc.DEMO, str(repo / "test_demo.py"), "exec"), module.__dict__)
         yield module
     finally:
         sys.path.remove(str(repo))
+        sys.meta_path[:] = finders  # the loader's package finder, for packaged teams
         for name in [n for n in sys.modules if n == "models" or n.startswith("models.")]:
             del sys.modules[name]
 
@@ -93,7 +95,12 @@ def test_imported_zip_behaves_like_the_branch(
             __import__("tomllib").loads(zf.read("submission.toml").decode())
         )
     ckpt = next((tmp_path / "model_zoo").iterdir())
-    model = load_model(tmp_path / "models" / f"{manifest.stem}.py", ckpt, manifest)
+    if manifest.module is None:
+        model = load_model(tmp_path / "models" / f"{manifest.stem}.py", ckpt, manifest)
+    else:
+        folder = tmp_path / "models" / manifest.stem
+        module = folder / (manifest.module.replace(".", "/") + ".py")
+        model = load_model(module, ckpt, manifest, package=folder)
     model = place_model(model, torch.device("cpu"), manifest)
     with torch.no_grad():
         got = make_forward(model, manifest.inference, scale=4)(lr)
@@ -110,7 +117,7 @@ def test_cli_prints_one_line_per_team_and_json(
     assert sum(1 for line in text.splitlines() if "zip written" in line) == len(fc.EXPECTED)
     assert main(["import", str(repo), "--format", "json"]) == EXIT_FINDINGS
     rows = json.loads(capsys.readouterr().out)
-    assert [r["team_id"] for r in rows] == [0, 1, *range(2, 11), 12, 13, 14, 15, 16, 17, 18]
+    assert [r["team_id"] for r in rows] == [0, 1, *range(2, 11), *range(12, 23)]
     assert not (tmp_path / "none").exists()
 
 
@@ -142,3 +149,30 @@ def test_only_what_torch_wrote_changes_extension(tmp_path: Path) -> None:
     kept = tmp_path / "d.PT"
     kept.write_bytes(b"anything")
     assert checkpoint_suffix(kept) == ".pt"
+
+
+@pytest.mark.parametrize("team", sorted(t for t in fc.PACKAGES if t in fc.EXPECTED))
+def test_a_package_carries_the_files_its_module_imports(
+    imported: dict[int, Any], team: int
+) -> None:
+    """The files importing the entry module runs, renamed to the zip's teamNN_<Name>; a
+    helper nothing imports stays behind."""
+    with zipfile.ZipFile(imported[team].zip) as zf:
+        names = sorted(n for n in zf.namelist() if n.startswith("models/"))
+    stem = f"team{team:02d}_{fc.EXPECTED[team]['model_name']}"
+    assert names == [f"models/{stem}/{f}" for f in fc.PACKAGES[team][1]]
+
+
+def test_a_package_importing_itself_by_its_old_name(imported: dict[int, Any]) -> None:
+    (found,) = imported[20].findings
+    assert "imports its package by its folder name models.rfdn_like" in found.message
+    assert found.path == "models/rfdn_like/net.py" and found.line == 4
+
+
+def test_a_branch_building_an_extension_says_so(imported: dict[int, Any]) -> None:
+    """2026 team 22 built a CUDA extension with ``setup.py build_ext`` inside its branch."""
+    (found,) = imported[22].findings
+    assert "builds a native (CUDA/C++) extension at run time" in found.message
+    assert "`setup.py build_ext`" in found.message
+    (plain,) = imported[10].findings  # a subprocess import alone is not an extension build
+    assert "extension" not in plain.message

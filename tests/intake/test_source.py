@@ -170,7 +170,8 @@ def test_guarded_optional_import_is_only_a_warning() -> None:
 
 def test_relative_import_says_one_file() -> None:
     (f,) = run(HEAD + "from .arch import Block\n")
-    assert "relative import" in f.message and "one .py file" in (f.hint or "")
+    assert "relative import" in f.message and "one-file model" in f.message
+    assert "package models/teamNN_<Name>/" in (f.hint or "")
 
 
 def test_class_or_factory_must_exist_at_top_level() -> None:
