@@ -22,7 +22,7 @@ from esr_validator.github.pr import TeamChange, TeamFiles, manifest_path
 from esr_validator.github.tomlines import key_line
 from esr_validator.intake.manifest import MANIFEST_NAME, parse_manifest
 from esr_validator.intake.zipread import Limits
-from esr_validator.pack import write_submission
+from esr_validator.pack import package_sources, write_submission
 from esr_validator.schemas.findings import Finding, Severity
 from esr_validator.schemas.manifest import IDENTIFIER, CheckpointSpec, Manifest
 
@@ -41,7 +41,9 @@ class Assembly:
     manifest_file: str  # repository path, whether or not it exists
     manifest: Manifest | None = None
     manifest_text: str | None = None
-    model: str | None = None
+    model: str | None = None  # the file defining the class (in a package, its module)
+    package: str | None = None  # models/teamNN_X, when the model is a package
+    package_files: list[str] = field(default_factory=list)  # its files, repository paths
     checkpoint: str | None = None
     zip_path: Path | None = None
     members: dict[str, str] = field(default_factory=dict)  # zip member -> repository path
@@ -146,11 +148,14 @@ def _pick(kind: str, expected: list[str], candidates: list[str], asm: Assembly) 
 
 def _pick_files(repo: Path, asm: Assembly) -> None:
     stem = asm.manifest.stem if asm.manifest is not None else None
-    models = [f"models/{stem}.py"] if stem else []
+    module = asm.manifest.module if asm.manifest is not None else None
+    models = [f"models/{stem}" if module else f"models/{stem}.py"] if stem else []
     ckpts = [c for c in asm.files.checkpoints if stem and Path(c).stem == stem]
     asm.model = _pick("model", models, asm.files.models, asm)
     asm.checkpoint = _pick("checkpoint", ckpts, asm.files.checkpoints, asm)
-    if asm.model and _read(repo, asm.model, asm.findings) is None:
+    if asm.model and not asm.model.endswith(".py"):
+        _take_package(repo, asm, module)
+    elif asm.model and _read(repo, asm.model, asm.findings) is None:
         asm.model = None
     if asm.checkpoint and (path := _read(repo, asm.checkpoint, asm.findings)) is not None:
         with path.open("rb") as fh:
@@ -168,6 +173,40 @@ def _pick_files(repo: Path, asm: Assembly) -> None:
         asm.checkpoint = None
 
 
+def _take_package(repo: Path, asm: Assembly, module: str | None) -> None:
+    """A package folder: every .py file in it, each a plain file of the repository; the
+    model file is the manifest's module (unknown without one: the files are still checked)."""
+    assert asm.model is not None
+    folder, asm.model = asm.model, None
+    files = [f"{folder}/{rel.as_posix()}" for rel in package_sources(repo / folder)]
+    if any(_read(repo, f, asm.findings) is None for f in files) or not files:
+        return
+    asm.package, asm.package_files = folder, files
+    if module is None:
+        if asm.manifest is not None:
+            asm.findings.append(
+                finding(
+                    "model-module",
+                    f"{folder}/ is a model package, and {asm.manifest_file} does not say "
+                    "which of its files defines the class",
+                    path=asm.manifest_file,
+                )
+            )
+        return
+    rel = module.replace(".", "/")
+    candidates = [f"{folder}/__init__.py"] if module == "__init__" else [f"{folder}/{rel}.py"]
+    asm.model = next((c for c in candidates if c in files), None)
+    if asm.model is None:
+        asm.findings.append(
+            finding(
+                "model-module",
+                f"module = '{module}' names no file of {folder}/",
+                path=asm.manifest_file,
+                line=key_line(asm.manifest_text or "", "module"),
+            )
+        )
+
+
 def _class_name(asm: Assembly) -> str | None:
     if asm.manifest is not None:
         return asm.manifest.class_name
@@ -181,11 +220,22 @@ def _class_name(asm: Assembly) -> str | None:
 
 def _static_only(repo: Path, asm: Assembly) -> None:
     """The checks that need no complete submission, for a team whose zip cannot be built."""
+    from esr_validator.intake.check import check_package_sources
     from esr_validator.intake.checkpoint import check_checkpoint
     from esr_validator.intake.packages import load_packages
     from esr_validator.intake.source import check_source
 
-    if asm.model is not None:
+    if asm.package is not None:
+        class_name = _class_name(asm)
+        asm.findings += check_package_sources(
+            repo,
+            asm.package,
+            asm.package_files,
+            entry=asm.model,
+            class_name=class_name,
+            environment=load_packages("cuda"),
+        )
+    elif asm.model is not None:
         class_name = _class_name(asm)
         found = check_source(
             (repo / asm.model).read_bytes().decode("utf-8", errors="replace"),
@@ -225,6 +275,9 @@ def _from_select_model(repo: Path, asm: Assembly) -> bool:
         return True
     asm.manifest = manifest
     asm.model, asm.checkpoint = row.model_file, row.checkpoint
+    if row.package_files and row.model_file:
+        asm.package = "/".join(PurePosixPath(row.model_file).parts[:2])
+        asm.package_files = row.package_files
     asm.findings.append(
         finding(
             "import-from-select-model",
@@ -266,11 +319,20 @@ def assemble(repo: Path, team: TeamChange, files: TeamFiles, out_dir: Path) -> A
     suffix = Path(asm.checkpoint).suffix.lower()
     asm.members = {
         MANIFEST_NAME: asm.manifest_file,
-        f"models/{m.stem}.py": asm.model,
         f"model_zoo/{m.stem}{suffix}": asm.checkpoint,
     }
+    model, only = repo / asm.model, None
+    if asm.package is not None:
+        only = [Path(f).relative_to(asm.package) for f in asm.package_files]
+        model = repo / asm.package
+        asm.members |= {
+            f"models/{m.stem}/{r.as_posix()}": f
+            for r, f in zip(only, asm.package_files, strict=True)
+        }
+    else:
+        asm.members[f"models/{m.stem}.py"] = asm.model
     asm.zip_path = out_dir / f"{team.label}.zip"
     write_submission(
-        asm.zip_path, manifest=m, model=repo / asm.model, checkpoint=repo / asm.checkpoint
+        asm.zip_path, manifest=m, model=model, checkpoint=repo / asm.checkpoint, only=only
     )
     return asm

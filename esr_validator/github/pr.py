@@ -72,6 +72,14 @@ def _two_digit_team(name: str, path: str) -> int | Finding | None:
 def _layout_problem(folder: str, parts: tuple[str, ...], path: str) -> Finding | None:
     """What is wrong with a team's file in ``folder`` (None: nothing)."""
     name = parts[1]
+    if len(parts) > 2 and folder == MODELS and TEAM_FILE.match(name):  # a model package
+        if path.endswith(".py"):
+            return None
+        return finding(
+            "models-dir-extra-file",
+            f"'{path}' is not Python source: a model package holds .py files only",
+            path=path,
+        )
     if len(parts) > 2:
         if folder == MODELS and path.endswith(".py"):
             return finding(
@@ -165,7 +173,7 @@ class TeamFiles:
 
     team_id: int
     manifest: str | None
-    models: list[str]
+    models: list[str]  # models/teamNN_X.py files and models/teamNN_X package folders
     checkpoints: list[str]
 
 
@@ -182,10 +190,20 @@ def locate(repo: Path, team_id: int) -> TeamFiles:
             if p.suffix.lower() in suffixes and TEAM_FILE.match(p.stem)
         )
 
+    def packages() -> list[str]:
+        base = repo / MODELS
+        if not base.is_dir() or base.is_symlink():
+            return []
+        return sorted(
+            f"{MODELS}/{p.name}"
+            for p in base.glob(f"{label}_*")
+            if p.is_dir() and not p.is_symlink() and TEAM_FILE.match(p.name)
+        )
+
     manifest = manifest_path(team_id)
     return TeamFiles(
         team_id=team_id,
         manifest=manifest if (repo / manifest).exists() or (repo / manifest).is_symlink() else None,
-        models=listing(MODELS, (".py",)),
+        models=listing(MODELS, (".py",)) + packages(),
         checkpoints=listing(ZOO, CHECKPOINT_SUFFIXES),
     )

@@ -31,6 +31,11 @@ class ImportRow(BaseModel):
     team_id: int
     line: int = Field(description="Line of the branch in test_demo.py.")
     model_file: str | None = None
+    package_files: list[str] = Field(
+        default_factory=list,
+        description="A model package's files the zip carries (the ones importing the model "
+        "runs), repository paths; empty for a one-file model.",
+    )
     class_name: str | None = None
     checkpoint: str | None = None
     zip: str | None = None
@@ -263,6 +268,8 @@ def _one(repo: Path, demo: Demo, branch: Branch, out: Path | None) -> ImportRow:
         )
         if package is not None:
             _imports_itself_by_name(package, manifest, branch.team_id)
+            folder = "/".join(PurePosixPath(spec.model.cls.file).parts[:2])
+            row.package_files = [f"{folder}/{f.as_posix()}" for f in package.files]
         row.manifest = manifest.model_dump(mode="json", exclude_defaults=True)
         ckpt = _file(repo, spec.checkpoint, kind="checkpoint", team=branch.team_id)
     except Unsupported as exc:

@@ -113,22 +113,41 @@ def _text(path: Path) -> str:
 
 
 def _check_package(intake: Intake, environment: PackageList) -> list[Finding]:
-    """Every file of a model package, each with the package's imports resolved; the class
-    must be defined by the manifest's module (unknown when ``module`` is wrong: ESR220)."""
+    assert intake.root is not None and intake.manifest and intake.model_package
+    return check_package_sources(
+        intake.root,
+        intake.model_package,
+        intake.package_files,
+        entry=intake.model_file,
+        class_name=intake.manifest.class_name,
+        environment=environment,
+    )
+
+
+def check_package_sources(
+    root: Path,
+    folder: str,
+    files: list[str],
+    *,
+    entry: str | None,
+    class_name: str | None,
+    environment: PackageList,
+) -> list[Finding]:
+    """Every file of a model package (paths relative to ``root``), each with the package's
+    imports resolved; ``entry``, the manifest's module (None when unknown: ESR220 or no
+    manifest), must define ``class_name``."""
     from esr_validator.intake.source import check_source, parse_quietly
 
-    assert intake.root is not None and intake.manifest and intake.model_package
-    package = Package(intake.model_package, tuple(intake.package_files))
-    texts = {f: _text(intake.root / f) for f in intake.package_files}
+    package = Package(folder, tuple(files))
+    texts = {f: _text(root / f) for f in files}
     trees = [t for t in map(parse_quietly, texts.values()) if t is not None]
     callers = frozenset(mentioned_names(trees))
     found: list[Finding] = []
     for path, text in texts.items():
-        entry = path == intake.model_file
         found += check_source(
             text,
             path=path,
-            class_name=intake.manifest.class_name if entry else None,
+            class_name=class_name if path == entry else None,
             environment=environment,
             package=package,
             callers=callers,

@@ -208,7 +208,8 @@ def test_parse_name_status() -> None:
     ("path", "code"),
     [
         ("models/team5_X.py", "ESR207"),
-        ("models/team16_X/blocks.py", "ESR216"),
+        ("models/helpers/blocks.py", "ESR211"),  # a folder of no team
+        ("models/team16_X/blocks.pyc", "ESR219"),  # a package holds .py files only
         ("models/team16_X.txt", "ESR217"),
         ("model_zoo/team16_X.bin", "ESR214"),
         ("submissions/team16_X.toml", "ESR217"),
@@ -252,3 +253,69 @@ def test_manifest_key_lines(key: str, line: int | None) -> None:
     from esr_validator.github.tomlines import key_line
 
     assert key_line(TOML, key) == line
+
+
+def test_a_package_file_is_a_team_file() -> None:
+    grouping = group_changes([Change("A", "models/team16_X/ops/blocks.py")])
+    assert not grouping.findings and not grouping.teams[16].findings
+    assert grouping.teams[16].changed == ["models/team16_X/ops/blocks.py"]
+
+
+# BicubicPlus as a package: the class in net.py, its helper relatively imported.
+PKG_NET = ps.GOOD_MODEL.replace(
+    "import torch.nn.functional as F\n", "import torch.nn.functional as F\n\nfrom . import ops\n"
+).replace("F.relu(self.head(x))", "ops.act(self.head(x))")
+PKG_OPS = "import torch.nn.functional as F\n\n\ndef act(x):\n    return F.relu(x)\n"
+
+
+def _package_team(repo: Path, ops: str = PKG_OPS) -> None:
+    files = ps.team_files(16, "Pkg", manifest_bytes=ps.manifest(16, "Pkg", module="net"))
+    del files["models/team16_Pkg.py"]
+    files["models/team16_Pkg/net.py"] = PKG_NET.encode()
+    files["models/team16_Pkg/ops.py"] = ops.encode()
+    ps.write(repo, files)
+    ps.commit(repo, "team16 as a package")
+
+
+def test_a_package_helper_is_annotated_on_its_own_file(
+    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _package_team(repo, ops=PKG_OPS + "\nSHAPE = eval('(1, 2)')\n")
+    assert _run(repo, tmp_path / "out", capsys, "--format", "github") == 1
+    found = {(a["title"].split(" ")[0], a.get("file"), a.get("line")) for a in _annotations(capsys)}
+    assert any(f == "models/team16_Pkg/ops.py" and line == "7" for _, f, line in found), found
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "out" / "team16.zip") as zf:
+        assert sorted(n for n in zf.namelist() if n.startswith("models/")) == [
+            "models/team16_Pkg/net.py",
+            "models/team16_Pkg/ops.py",
+        ]
+
+
+def test_a_package_without_module_says_so(
+    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    files = ps.team_files(16, "Pkg")
+    del files["models/team16_Pkg.py"]
+    files["models/team16_Pkg/net.py"] = PKG_NET.encode()
+    files["models/team16_Pkg/ops.py"] = PKG_OPS.encode()
+    ps.write(repo, files)
+    ps.commit(repo, "team16 as a package, no module")
+    assert _run(repo, tmp_path / "out", capsys, "--format", "github") == 1
+    found = {(a["title"].split(" ")[0], a.get("file")) for a in _annotations(capsys)}
+    assert ("ESR220", "submissions/team16.toml") in found
+
+
+@pytest.mark.slow
+def test_a_good_package_passes(
+    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _package_team(repo)
+    assert _run(repo, tmp_path / "out", capsys, "--format", "json") == 0
+    check = PrCheck.model_validate_json(capsys.readouterr().out)
+    (team,) = check.teams
+    assert (team.team, team.status, team.ok) == ("team16", "evaluated", True)
+    report = json.loads((tmp_path / "out" / "team16.report.json").read_text())
+    assert report["submission"]["model_file"] == "models/team16_Pkg/net.py"
+    assert report["submission"]["model_package"] == "models/team16_Pkg"

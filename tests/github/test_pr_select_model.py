@@ -102,3 +102,45 @@ def test_an_inexpressible_branch_is_a_finding_on_its_line(
     assert found.path == "test_demo.py"
     assert found.line == demo.splitlines().index("        import subprocess") + 1
     assert not team.ok and "ESR201" not in {f.code for f in team.findings}
+
+
+TEAM18 = """\
+    elif model_id == 18:
+        from models.team18_pkg.net import BicubicPlus
+        name, data_range = f"{model_id:02}_pkg", 1.0
+        model_path = os.path.join('model_zoo', 'team18_pkg.pth')
+        model = BicubicPlus()
+        model.load_state_dict(torch.load(model_path), strict=True)
+"""
+
+
+@pytest.mark.slow
+def test_a_package_from_its_branch_carries_what_it_imports(
+    repo: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A 2022-style pull request: the model is a package, read from its branch; the zip
+    carries the files the model imports, not the folder's unused helper (which reaches a
+    file of the repository the submission does not hold)."""
+    path, base = repo
+    files = ps.team_files(18, "pkg", with_manifest=False)
+    del files["models/team18_pkg.py"]
+    files["models/team18_pkg/__init__.py"] = b""
+    net = ps.GOOD_MODEL.replace(
+        "import torch.nn as nn\n", "import torch.nn as nn\n\nfrom . import ops\n"
+    )
+    files["models/team18_pkg/net.py"] = net.replace("F.relu(", "ops.act(").encode()
+    files["models/team18_pkg/ops.py"] = b"import torch.nn.functional as F\n\nact = F.relu\n"
+    files["models/team18_pkg/unused.py"] = b"import models.basicblock as B\n"
+    demo = DEMO.replace("BRANCHES\n", TEAM18)
+    ps.write(path, {**files, "test_demo.py": demo.encode()})
+    ps.commit(path, "team18 as a package")
+
+    check = _check(path, base, tmp_path / "out", capsys)
+
+    (team,) = check.teams
+    assert (team.team, team.status, team.ok) == ("team18", "evaluated", True), team.findings
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "out" / "team18.zip") as zf:
+        models = sorted(n for n in zf.namelist() if n.startswith("models/"))
+    assert models == [f"models/team18_pkg/{f}" for f in ("__init__.py", "net.py", "ops.py")]
