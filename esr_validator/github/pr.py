@@ -13,6 +13,7 @@ elsewhere are not part of a submission and are listed as notes for the reviewer.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -180,30 +181,22 @@ class TeamFiles:
 def locate(repo: Path, team_id: int) -> TeamFiles:
     label = team_label(team_id)
 
-    def listing(folder: str, suffixes: tuple[str, ...]) -> list[str]:
+    def listing(folder: str, keep: Callable[[Path], bool]) -> list[str]:
         base = repo / folder
         if not base.is_dir() or base.is_symlink():
             return []
-        return sorted(
-            f"{folder}/{p.name}"
-            for p in base.glob(f"{label}_*")
-            if p.suffix.lower() in suffixes and TEAM_FILE.match(p.stem)
-        )
+        return sorted(f"{folder}/{p.name}" for p in base.glob(f"{label}_*") if keep(p))
 
-    def packages() -> list[str]:
-        base = repo / MODELS
-        if not base.is_dir() or base.is_symlink():
-            return []
-        return sorted(
-            f"{MODELS}/{p.name}"
-            for p in base.glob(f"{label}_*")
-            if p.is_dir() and not p.is_symlink() and TEAM_FILE.match(p.name)
-        )
+    def named(suffixes: tuple[str, ...]) -> Callable[[Path], bool]:
+        return lambda p: p.suffix.lower() in suffixes and bool(TEAM_FILE.match(p.stem))
+
+    def package(p: Path) -> bool:  # a model package: models/teamNN_X/
+        return p.is_dir() and not p.is_symlink() and bool(TEAM_FILE.match(p.name))
 
     manifest = manifest_path(team_id)
     return TeamFiles(
         team_id=team_id,
         manifest=manifest if (repo / manifest).exists() or (repo / manifest).is_symlink() else None,
-        models=listing(MODELS, (".py",)) + packages(),
-        checkpoints=listing(ZOO, CHECKPOINT_SUFFIXES),
+        models=listing(MODELS, named((".py",))) + listing(MODELS, package),
+        checkpoints=listing(ZOO, named(CHECKPOINT_SUFFIXES)),
     )
