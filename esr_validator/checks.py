@@ -145,6 +145,12 @@ def timing_findings(stable: FigureSet) -> list[Finding]:
     beyond = "" if res is None else f", beyond the clock's own {res:.2f} ms"
     if stable.machine_cv is not None and stable.machine_factor is not None:
         beyond += f" and {stable.machine_factor:g} times the machine's own {stable.machine_cv:.1%}"
+    again, beside = stable.confirm_cv, stable.confirm_machine_cv
+    if again is not None and beside is not None and stable.confirm_factor is not None:
+        beyond += (
+            f"; {again:.1%} again in a confirmation round, its slowest run left out, over "
+            f"{stable.confirm_factor:g} times the machine's {beside:.1%} beside it"
+        )
     return [
         *out,
         finding(

@@ -479,8 +479,9 @@ _ENTRIES: tuple[Code, ...] = (
         W,
         "This machine spreads a fixed workload by more than 3 % from run to run, whatever "
         "the model: its runtimes are not comparable with a quiet machine's. A model is "
-        "flagged noisy (ESR509) only well beyond that spread (4 times at 5 runs). Close "
-        "other workloads, pin the evaluation to idle cores, or time on a dedicated machine.",
+        "flagged noisy (ESR509) only when its spread happens again in a confirmation round, "
+        "well beyond this one (5.43 times for the 4 steadiest of 5 runs). Close other "
+        "workloads, pin the evaluation to idle cores, or time on a dedicated machine.",
         context=True,
     ),
     # --- worker failures -------------------------------------------------------------------

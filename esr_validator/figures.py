@@ -124,7 +124,9 @@ def stable_set(
     runs were timed by CUDA events, whose null figures are then the clock)."""
     by_run = _by_run(splits, images, "stable_ms")
     machine = _by_run(splits, images, "reference_ms")
-    noise = judge(by_run, _resolution(images, events=events), machine)
+    confirm = _by_run(splits, images, "confirm_ms")
+    beside = _by_run(splits, images, "confirm_reference_ms")
+    noise = judge(by_run, _resolution(images, events=events), machine, confirm, beside)
     return FigureSet(
         protocol="stable",
         runtime_ms=_avg_splits([s.stable_runtime_ms for s in splits]),
@@ -136,12 +138,17 @@ def stable_set(
         machine_cv=noise.machine_cv,
         machine_noisy=noise.machine_noisy,
         machine_factor=noise.machine_factor,
+        confirm_cv=noise.confirm_cv,
+        confirm_machine_cv=noise.confirm_machine_cv,
+        confirm_factor=noise.confirm_factor,
         description="The official runs' warm images (the first image's warm repeat for its "
         "cold forward): per-run mean per split, mean over runs, (valid+test)/2; noisy when "
-        f"the run-to-run CV exceeds {NOISY_CV:.0%}, the spread twice the clock's own "
+        f"the run-to-run CV exceeds {NOISY_CV:.0%} and the spread twice the clock's own "
         "(resolution_ms) and the CV machine_factor times the machine's own (machine_cv: "
         "a fixed-work reference model's, timed after the runs when they spread beyond the "
-        "clock); memory: the first split's peak, each split's own peak in splits[].",
+        "clock), and a confirmation round of as many runs, its slowest left out, does it "
+        "again beside reference runs timed after each of its runs; memory: the "
+        "first split's peak, each split's own peak in splits[].",
     )
 
 
@@ -243,6 +250,8 @@ def _image_results(result: WorkerResult, scores: list[ImageScore]) -> list[Image
                 event_ms=im.event_ms,
                 null_ms=im.null_ms,
                 reference_ms=im.reference_ms,
+                confirm_ms=im.confirm_ms,
+                confirm_reference_ms=im.confirm_reference_ms,
                 sr_sha256=im.sr_sha256[0] if im.sr_sha256 and im.sr_sha256[0] else None,
             )
         )

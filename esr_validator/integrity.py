@@ -21,7 +21,7 @@
 from __future__ import annotations
 
 from esr_validator.codes import finding
-from esr_validator.official import LRImage, NullPasses, RunRecord
+from esr_validator.official import Confirmation, LRImage, NullPasses, RunRecord
 from esr_validator.schemas.findings import Finding
 from esr_validator.schemas.worker import (
     Complexity,
@@ -68,6 +68,15 @@ def _events(null: NullPasses, k: int, count: int) -> list[float]:
     return [e for e in events if e is not None] if None not in events else []
 
 
+def _stable_times(record: RunRecord, overhead: list[float], *, cuda: bool) -> list[float]:
+    """One run's per-image stable figures: the first image's warm repeat, when the run made
+    one, stands for its cold forward (outer clock)."""
+    times = _run_times(record, overhead, cuda=cuda)[0]
+    if times and record.repeat_ms is not None:
+        times[0] = max(record.repeat_ms - overhead[0], 0.0)
+    return times
+
+
 def assemble(
     images: list[LRImage],
     records: list[RunRecord],
@@ -78,14 +87,24 @@ def assemble(
     tolerance: int,
     null: NullPasses | None = None,
     references: list[RunRecord] | None = None,
+    confirmation: Confirmation | None = None,
 ) -> tuple[WorkerResult, list[Finding]]:
     """``null``: every null-model pass, kept per image for the clock's own spread;
-    ``references``: the reference model's runs, one per official run (the machine's)."""
+    ``references``: the reference model's runs after the official runs, one per run (the
+    machine's); ``confirmation``: the confirmation round, kept only whole and beside them."""
     findings: list[Finding] = []
     null = null or NullPasses()
     reference_times = [_run_times(rec, overhead, cuda=cuda)[0] for rec in references or []]
     if len(reference_times) != len(records) or synthetic:
         reference_times = []
+    confirmations: list[RunRecord] = []
+    confirm_times: list[list[float]] = []
+    beside: list[list[float]] = []
+    c = confirmation
+    if c and reference_times and len(c.runs) == len(c.references) == len(records):
+        confirmations = c.runs
+        confirm_times = [_stable_times(rec, overhead, cuda=cuda) for rec in c.runs]
+        beside = [_run_times(rec, overhead, cuda=cuda)[0] for rec in c.references]
     per_run, infos = [], []
     for r, record in enumerate(records):
         times, clock, problems = _run_times(record, overhead, cuda=cuda)
@@ -100,7 +119,9 @@ def assemble(
         per_run.append(times)
         assert record.result is not None
         infos.append(RunInfo(index=r, wall_s=record.result.wall_s, clock=clock))
-    differing = [(r, name) for r, rec in enumerate(records) for name in rec.differs]
+    # A confirmation run's outputs are compared with run 0's like an official run's.
+    everyone = [*records, *confirmations]
+    differing = [(r, name) for r, rec in enumerate(everyone) for name in rec.differs]
     if differing:
         findings.append(
             finding(
@@ -141,6 +162,8 @@ def assemble(
                 null_ms=[p[k] for p in null.outer_ms if len(p) == len(images)],
                 null_event_ms=_events(null, k, len(images)) if cuda else [],
                 reference_ms=[times[k] for times in reference_times],
+                confirm_ms=[times[k] for times in confirm_times],
+                confirm_reference_ms=[times[k] for times in beside],
                 sr_sha256=[rec.sha256[k] for rec in records],
             )
         )

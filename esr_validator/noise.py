@@ -1,6 +1,6 @@
 """Whether a stable runtime's run-to-run spread is the model's or the clock's.
 
-Three conditions make ``noisy`` (docs/metrics.md, "Why noisy is run-to-run only"):
+Four conditions make ``noisy`` (docs/metrics.md, "Why noisy is run-to-run only"):
 
 - **Relative**: the run-to-run CV of the per-run (valid + test) / 2 exceeds :data:`NOISY_CV`.
   The organizers' own repeats of one model on their machine spread by 0.6-0.8 % after the
@@ -11,13 +11,24 @@ Three conditions make ``noisy`` (docs/metrics.md, "Why noisy is run-to-run only"
   calibrate the overhead: each pass gives the same (valid + test) / 2 of per-split means over
   the same images, with nothing computed. On a GPU whose CUDA events were kept, the null
   passes' event figures play that part.
-- **Beyond the machine**: its run-to-run CV exceeds :func:`machine_factor` times (4 at the
-  rulesets' 5 runs) the machine's own (``machine_cv``): the run-to-run CV of a fixed-work
-  reference model, timed the same way on the same images in processes of its own after the
-  runs, with no entry code loaded (:mod:`esr_validator.official`); measured only when the
-  first two conditions hold, since only then is there a spread to explain. A machine whose cores
-  are shared spreads every workload; that spread is the machine's, not the model's, and the
-  machine is reported as noisy instead (``machine_noisy``: its CV exceeds :data:`NOISY_CV`).
+- **Beyond the machine**: a fixed-work reference model is timed the same way on the same
+  images in processes of its own after the runs, with no entry code loaded
+  (:mod:`esr_validator.official`), when the first two conditions hold (only then is there a
+  spread to explain); its run-to-run CV is the machine's (``machine_cv``). A machine whose
+  cores are shared spreads every workload; that spread is the machine's, not the model's,
+  and the machine is reported as noisy instead (``machine_noisy``: its CV exceeds
+  :data:`NOISY_CV`). Runs that spread more than the reference did get a confirmation round.
+- **Again, beside the machine**: the confirmation round decides. As many more runs of the
+  entry, each a fresh process like an official one, each followed at once by a reference
+  run. The round, without its slowest run (:func:`steady`, from :data:`STEADY_FROM` runs),
+  must spread beyond the relative and clock conditions too, with a CV (``confirm_cv``) over
+  :func:`machine_factor` times (5.43 for the 4 runs kept of 5: ``confirm_factor``) the CV of
+  the reference runs beside it, their slowest left out too (``confirm_machine_cv``). A short
+  run that the machine stalled once is the commonest outlier on a shared machine, it is only
+  ever slower, and it rarely lands in both rounds; a model whose runs differ does so in more
+  than one run of each round. Where no round could be run (one of its processes failed),
+  the runs decide beside the machine after them: a CV over :func:`machine_factor` times
+  (4 at the rulesets' 5 runs) ``machine_cv``.
 
 A runtime for which even a :data:`NOISY_CV` spread is within the clock's reach is
 ``below_resolution``: its CV says more about the clock than about the model.
@@ -30,6 +41,9 @@ import statistics
 from dataclasses import dataclass
 
 NOISY_CV = 0.03  # run-to-run; see docs/metrics.md for the measurements behind it
+#: A confirmation round of this many runs or more is judged without its slowest run, and so
+#: is the machine's (:func:`steady`).
+STEADY_FROM = 4
 # With the clock's SD known, clock noise alone exceeds twice it with probability
 # P(chi2_{R-1} > 4 (R-1)): 4.6 % for 2 runs, 1.8 % for 3, 0.3 % for 5.
 CLOCK_FACTOR = 2.0
@@ -55,6 +69,9 @@ class Noise:
     machine_cv: float | None = None
     machine_noisy: bool = False
     machine_factor: float | None = None
+    confirm_cv: float | None = None
+    confirm_machine_cv: float | None = None
+    confirm_factor: float | None = None
 
 
 def _weights(splits: list[str]) -> list[float]:
@@ -91,11 +108,43 @@ def cv(values: list[float]) -> float | None:
     return float(statistics.stdev(values) / statistics.fmean(values))
 
 
+def _spread(values: list[float], floor: float) -> tuple[float | None, bool]:
+    """The CV of ``values`` and whether it is a spread worth explaining: beyond
+    :data:`NOISY_CV` and its SD beyond ``floor`` (the clock's share)."""
+    run_cv = cv(values)
+    if run_cv is None:
+        return None, False
+    return run_cv, run_cv > NOISY_CV and statistics.stdev(values) > floor
+
+
+def steady(values: list[float]) -> list[float]:
+    """``values`` without the largest, for rounds of at least :data:`STEADY_FROM` runs: a
+    short run that the machine stalled once is the commonest outlier, and only ever slower."""
+    if len(values) < STEADY_FROM:
+        return list(values)
+    out = list(values)
+    out.remove(max(out))
+    return out
+
+
+def worth_confirming(run_cv: float | None, machine_cv: float | None) -> bool:
+    """Whether runs that spread beyond the clock are worth a confirmation round: they spread
+    more than the reference timed after them did (a screen, not a verdict: the round decides)."""
+    return run_cv is not None and (machine_cv is None or run_cv > machine_cv)
+
+
 def judge(
-    by_run: list[float], resolution_ms: float | None, machine_by_run: list[float] | None = None
+    by_run: list[float],
+    resolution_ms: float | None,
+    machine_by_run: list[float] | None = None,
+    confirm_by_run: list[float] | None = None,
+    confirm_machine_by_run: list[float] | None = None,
 ) -> Noise:
-    """``by_run``: the per-run figures; ``machine_by_run``: the reference model's, one per
-    run. Without a resolution (no null passes) or a reference, those conditions drop out."""
+    """``by_run``: the per-run figures; ``machine_by_run``: the reference model's after the
+    runs, one per run; ``confirm_by_run`` / ``confirm_machine_by_run``: the confirmation
+    round's, the entry's run ``r`` timed just before the reference's run ``r``. Without a
+    resolution (no null passes), a reference or a confirmation round, those conditions drop
+    out."""
     machine = cv(machine_by_run or [])
     machine_noisy = machine is not None and machine > NOISY_CV
     factor = machine_factor(len(by_run)) if machine is not None else None
@@ -104,10 +153,35 @@ def judge(
     mean = statistics.fmean(by_run)
     floor = CLOCK_FACTOR * resolution_ms if resolution_ms is not None else 0.0
     below = floor > NOISY_CV * mean
-    if len(by_run) < 2:
+    run_cv, spread = _spread(by_run, floor)
+    if run_cv is None:
         return Noise(None, False, resolution_ms, below, machine, machine_noisy, factor)
-    sd = statistics.stdev(by_run)
-    run_cv = sd / mean
-    beyond_machine = machine is None or factor is None or run_cv > factor * machine
-    noisy = run_cv > NOISY_CV and sd > floor and beyond_machine
-    return Noise(float(run_cv), noisy, resolution_ms, below, machine, machine_noisy, factor)
+    confirm, beside = confirm_by_run or [], confirm_machine_by_run or []
+    if not (confirm and len(confirm) == len(beside) == len(by_run)):
+        # No confirmation round: the runs beside the machine decide, by the F-test.
+        beyond = machine is None or factor is None or run_cv > factor * machine
+        return Noise(
+            run_cv, spread and beyond, resolution_ms, below, machine, machine_noisy, factor
+        )
+    # The confirmation round decides: its steady runs beside the machine's steady runs.
+    kept = steady(confirm)
+    confirm_cv, again = _spread(kept, floor)
+    confirm_machine = cv(steady(beside))
+    confirm_factor = machine_factor(len(kept))
+    beyond_again = (
+        confirm_cv is not None
+        and confirm_machine is not None
+        and confirm_cv > confirm_factor * confirm_machine
+    )
+    return Noise(
+        run_cv,
+        spread and worth_confirming(run_cv, machine) and again and beyond_again,
+        resolution_ms,
+        below,
+        machine,
+        machine_noisy,
+        factor,
+        confirm_cv,
+        confirm_machine,
+        confirm_factor,
+    )

@@ -113,6 +113,15 @@ class RunRecord:
     result: WorkerResult | None = None
 
 
+@dataclass
+class Confirmation:
+    """A confirmation round: the entry's extra runs, each followed at once by the reference
+    run of the same index."""
+
+    runs: list[RunRecord] = field(default_factory=list)
+    references: list[RunRecord] = field(default_factory=list)
+
+
 class SessionFailed(Exception):
     """A sandbox process ended without a usable answer."""
 

@@ -135,6 +135,17 @@ class ImageResult(_Strict):
         "spread exceeds the clock's, each run a process with no entry code: the machine's "
         "own run-to-run spread.",
     )
+    confirm_ms: list[float] = Field(
+        default_factory=list,
+        description="The entry's warm time on this image in each run of the confirmation "
+        "round (only when the runs spread beyond machine_factor times the machine): a fresh "
+        "process like an official run. It decides noisy and never enters a runtime.",
+    )
+    confirm_reference_ms: list[float] = Field(
+        default_factory=list,
+        description="The reference model's time on this image in the run that followed each "
+        "confirmation run at once: the machine beside the round.",
+    )
     sr_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
 
 
@@ -192,12 +203,28 @@ class FigureSet(_Strict):
     machine_cv: float | None = Field(
         default=None,
         description="Run-to-run CV of the reference model's figure (images[].reference_ms, "
-        "same arithmetic): the machine's own spread; noisy needs a CV machine_factor times it.",
+        "same arithmetic): the machine's own spread; noisy needs a CV machine_factor times it, "
+        "and then the confirmation round's verdict.",
     )
     machine_factor: float | None = Field(
         default=None,
         description="sqrt of the 99th percentile of F(runs-1, runs-1): a model spreading as "
         "the machine does exceeds machine_factor x machine_cv 1 % of the time (4 at 5 runs).",
+    )
+    confirm_cv: float | None = Field(
+        default=None,
+        description="Run-to-run CV of the confirmation round's figure (images[].confirm_ms, "
+        "same arithmetic), its slowest run left out from 4 runs on; noisy needs it beyond 3 % "
+        "and the clock, and confirm_factor times confirm_machine_cv.",
+    )
+    confirm_machine_cv: float | None = Field(
+        default=None,
+        description="Run-to-run CV of the reference runs beside the round "
+        "(images[].confirm_reference_ms), their slowest left out from 4 runs on.",
+    )
+    confirm_factor: float | None = Field(
+        default=None,
+        description="machine_factor for the runs the round kept (5.43 for 4 kept of 5).",
     )
     machine_noisy: bool = Field(
         default=False,

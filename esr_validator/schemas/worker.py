@@ -138,6 +138,17 @@ class ImageTiming(_Strict):
         description="The reference model's time, one per reference run, by the stable "
         "figure's clock (after the official runs, when their spread exceeds the clock's).",
     )
+    confirm_ms: list[float] = Field(
+        default_factory=list,
+        max_length=MAX_RUNS,
+        description="The entry's stable-figure time in each confirmation run (a fresh process "
+        "timed just before the reference run of the same index); never part of a runtime.",
+    )
+    confirm_reference_ms: list[float] = Field(
+        default_factory=list,
+        max_length=MAX_RUNS,
+        description="The reference model's time in the run after each confirmation run.",
+    )
     sr_sha256: list[str] = Field(
         default_factory=list, max_length=MAX_RUNS, description="The SR output of each run."
     )

@@ -19,6 +19,7 @@ from esr_validator.runners.base import ProcessOutcome, ProcessSpec
 from esr_validator.runners.local import LocalRunner
 from tests import subs
 from tests.factories import codes, evaluate
+from tests.proc_support import children_of
 
 pytestmark = pytest.mark.slow
 
@@ -112,17 +113,22 @@ def test_timeout_is_a_finding(tmp_path: Path) -> None:
     assert report.failure and report.failure.category == "timeout"
 
 
-def _is_worker(proc: Path, channel: str) -> bool:
-    """A sandbox process of this run: started with the channel in its argv (a fresh
-    interpreter), or forked by the zygote (it carries the zygote's argv; its parent is one)."""
-    cmdline = (proc / "cmdline").read_bytes()
-    if channel.encode() in cmdline:
-        return b"esr_validator.runners.reaper" not in cmdline
-    stat = (proc / "stat").read_bytes()
-    parent = Path("/proc") / stat[stat.rfind(b")") + 2 :].split()[1].decode()
-    zygote, reaper = b"esr_validator.sandbox.zygote", b"esr_validator.runners.reaper"
-    above = (parent / "cmdline").read_bytes()
-    return zygote in cmdline and reaper not in cmdline and zygote in above and reaper not in above
+def _workers(runner: LocalRunner, channel: str) -> list[int]:
+    """This run's sandbox processes, and no other job's on a shared machine: the one started
+    with this run's channel in its argv (a fresh interpreter), or a child of the zygote that
+    this runner's own fork server started under its reaper."""
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if channel.encode() in cmdline and b"esr_validator.runners.reaper" not in cmdline:
+            found.append(int(proc.name))
+    server = runner._forks._proc if runner._forks is not None else None
+    if server is not None:  # the reaper; the zygote is its only child
+        found += [pid for zygote in children_of(server.pid) for pid in children_of(zygote)]
+    return found
 
 
 class KillingRunner(LocalRunner):
@@ -132,11 +138,10 @@ class KillingRunner(LocalRunner):
         def killer() -> None:
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
-                for proc in Path("/proc").glob("[0-9]*"):
+                for pid in _workers(self, spec.args[0]):
                     try:
-                        if _is_worker(proc, spec.args[0]):
-                            os.kill(int(proc.name), signal.SIGKILL)
-                            return
+                        os.kill(pid, signal.SIGKILL)
+                        return
                     except OSError:
                         continue
                 time.sleep(0.05)
@@ -181,10 +186,12 @@ def test_worker_never_sees_hr(good_zip: Path) -> None:
     spy = SpyRunner()
     report = evaluate(good_zip, runner=spy)
     assert report.status == "evaluated"
-    # One complexity process, then one fresh process per official run, and as many
-    # reference runs again when the runs spread beyond the clock (a loaded machine).
+    # One complexity process, then one fresh process per official run, as many reference
+    # runs again when the runs spread beyond the clock (a loaded machine), and when they
+    # spread beyond the machine too a confirmation round: entry and reference runs in turn.
     references = 2 if report.images[0].reference_ms else 0
-    assert len(spy.specs) == 1 + 2 + references
+    confirmation = 2 * 2 if report.images[0].confirm_ms else 0
+    assert len(spy.specs) == 1 + 2 + references + confirmation
     hr_dirs = [str(p) for p in SMOKE_DIR.glob("*_HR")]
     assert hr_dirs
     args = [a for spec in spy.specs for a in spec.args]
