@@ -130,12 +130,19 @@ def timing_findings(stable: FigureSet) -> list[Finding]:
             )
         )
     if stable.machine_noisy and stable.machine_cv is not None:
+        beside = stable.confirm_machine_cv
         out.append(
             finding(
                 "machine-noisy",
                 f"a fixed-work reference model's runtime spread by {stable.machine_cv:.1%} "
                 "from run to run on this machine"
-                + ("" if stable.run_cv is None else f" (this model's: {stable.run_cv:.1%})"),
+                + ("" if stable.run_cv is None else f" (this model's: {stable.run_cv:.1%})")
+                + (
+                    ""
+                    if beside is None
+                    else f", and by {beside:.1%} beside the confirmation "
+                    "round (its slowest run out)"
+                ),
             )
         )
     if not stable.noisy:

@@ -16,7 +16,8 @@ Four conditions make ``noisy`` (docs/metrics.md, "Why noisy is run-to-run only")
   (:mod:`esr_validator.official`), when the first two conditions hold (only then is there a
   spread to explain); its run-to-run CV is the machine's (``machine_cv``). A machine whose
   cores are shared spreads every workload; that spread is the machine's, not the model's,
-  and the machine is reported as noisy instead (``machine_noisy``: its CV exceeds
+  and the machine is reported as noisy instead (``machine_noisy``: its CV, or the
+  confirmation round's ``confirm_machine_cv``, exceeds
   :data:`NOISY_CV`). Runs that spread more than the reference did get a confirmation round.
 - **Again, beside the machine**: the confirmation round decides. As many more runs of the
   entry, each a fresh process like an official one, each followed at once by a reference
@@ -179,7 +180,8 @@ def judge(
         resolution_ms,
         below,
         machine,
-        machine_noisy,
+        # Either set of reference runs shows the machine for what it is.
+        machine_noisy or (confirm_machine is not None and confirm_machine > NOISY_CV),
         factor,
         confirm_cv,
         confirm_machine,

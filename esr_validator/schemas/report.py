@@ -228,8 +228,8 @@ class FigureSet(_Strict):
     )
     machine_noisy: bool = Field(
         default=False,
-        description="machine_cv exceeds the relative threshold: this machine spreads a fixed "
-        "workload by more than 3 % from run to run, whatever the model.",
+        description="machine_cv, or confirm_machine_cv, exceeds the relative threshold: this "
+        "machine spreads a fixed workload by more than 3 % from run to run, whatever the model.",
     )
     description: str
 
