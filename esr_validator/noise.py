@@ -175,15 +175,15 @@ def judge(
         and confirm_cv > confirm_factor * confirm_machine
     )
     return Noise(
-        run_cv,
-        spread and worth_confirming(run_cv, machine) and again and beyond_again,
-        resolution_ms,
-        below,
-        machine,
+        run_cv=run_cv,
+        noisy=spread and worth_confirming(run_cv, machine) and again and beyond_again,
+        resolution_ms=resolution_ms,
+        below_resolution=below,
+        machine_cv=machine,
         # Either set of reference runs shows the machine for what it is.
-        machine_noisy or (confirm_machine is not None and confirm_machine > NOISY_CV),
-        factor,
-        confirm_cv,
-        confirm_machine,
-        confirm_factor,
+        machine_noisy=machine_noisy or (confirm_machine is not None and confirm_machine > NOISY_CV),
+        machine_factor=factor,
+        confirm_cv=confirm_cv,
+        confirm_machine_cv=confirm_machine,
+        confirm_factor=confirm_factor,
     )
